@@ -1,0 +1,47 @@
+# stdbot — two commands do all set-up on a fresh machine:
+#   make run    create .venv, install, ingest the sample knowledge base, start stdbot
+#   make test   create .venv, install with test extras, run the whole test suite
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= var
+SAMPLE := $(wildcard data/sample/*)
+
+.PHONY: run test install install-dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,st]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(DATA_DIR)/.sample-ingested: $(SAMPLE) | $(VENV)/.installed
+	$(BIN)/stdbot ingest data/sample --data-dir $(DATA_DIR)
+	touch $@
+
+run: $(VENV)/.installed $(DATA_DIR)/.sample-ingested
+	$(BIN)/stdbot --data-dir $(DATA_DIR) chat
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/retrieval.py
+
+clean:
+	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

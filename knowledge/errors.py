@@ -1,0 +1,40 @@
+"""The one exception tree of stdbot. Every error the project raises on purpose is a StdbotError."""
+
+from __future__ import annotations
+
+
+class StdbotError(Exception):
+    """Base of every error stdbot raises on purpose; its message is meant for people."""
+
+
+class SettingsError(StdbotError):
+    """A setting is missing or wrong; the message names it."""
+
+
+class IngestError(StdbotError):
+    """A source could not be read or split."""
+
+
+class LoaderError(IngestError):
+    """One file could not be loaded: unreadable, corrupt or of the wrong shape."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class StandardNumberError(StdbotError):
+    """Text that should be a standard number is not one."""
+
+
+class KnowledgeBaseError(StdbotError):
+    """The versioned knowledge base is missing, empty or inconsistent."""
+
+
+class QuestionError(StdbotError):
+    """A question that cannot be answered as given (empty, too long)."""
+
+
+class LLMError(StdbotError):
+    """The language-model endpoint failed or answered out of protocol."""
