@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +19,13 @@ from knowledge.errors import SettingsError
 CONFIG_ENV = "STDBOT_CONFIG"
 
 
-class EmbeddingSettings(BaseModel):
+class Section(BaseModel):
+    """A settings section; unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(Section):
     """Which embedding model turns text into vectors."""
 
     backend: Literal["use", "sentence-transformers"] = "use"
@@ -34,7 +40,7 @@ class EmbeddingSettings(BaseModel):
         return self
 
 
-class ChromaSettings(BaseModel):
+class ChromaSettings(Section):
     """Where the vector store lives: embedded under the data directory, or a `chroma run` server."""
 
     mode: Literal["embedded", "http"] = "embedded"
@@ -42,13 +48,13 @@ class ChromaSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     """How sources are split into chunks."""
 
     chunk_chars: int = Field(600, ge=100, le=10000)
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(Section):
     """How many candidates each retriever yields and how their ranks are fused."""
 
     top_k: int = Field(5, ge=1, le=50)
@@ -61,7 +67,7 @@ class RetrievalSettings(BaseModel):
     authority_boost: float = Field(0.002, ge=0)
 
 
-class AnswerSettings(BaseModel):
+class AnswerSettings(Section):
     """Thresholds of the answer chain."""
 
     faq_threshold: float = Field(0.6, ge=0, le=1)
@@ -71,7 +77,7 @@ class AnswerSettings(BaseModel):
     passage_chars: int = Field(300, ge=50)
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(Section):
     """An OpenAI-compatible chat endpoint; without base_url the bot answers without an LLM."""
 
     base_url: str | None = None
@@ -111,27 +117,25 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = os.environ.get(CONFIG_ENV)
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
-        return tuple(sources)
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings, turning any validation failure into a SettingsError that names the setting."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise SettingsError(f"配置文件不存在 / config file not found: {config_file}")
-        os.environ[CONFIG_ENV] = str(config_file)
-    elif (path := os.environ.get(CONFIG_ENV)) and not Path(path).is_file():
-        raise SettingsError(f"配置文件不存在 / config file not found: {CONFIG_ENV}={path}")
+    """Build the settings from `config_file` (or $STDBOT_CONFIG), the environment and `overrides`,
+    turning any failure into a SettingsError that names the setting."""
+    path = config_file or (Path(env) if (env := os.environ.get(CONFIG_ENV)) else None)
+    if path is not None and not path.is_file():
+        raise SettingsError(f"配置文件不存在 / config file not found: {path}")
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return FileSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
     except ValueError as exc:  # malformed TOML
-        raise SettingsError(f"配置文件无法解析 / cannot parse config: {exc}") from None
+        raise SettingsError(f"配置文件无法解析 / cannot parse config {path}: {exc}") from None
 
 
 def _describe(exc: ValidationError) -> str:

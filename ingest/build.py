@@ -106,7 +106,7 @@ def build_knowledge_base(
             embedding=model_id,
             chunks=len(chunks),
             records=len(collected.records),
-            sources=tuple(sorted({r.path for r in collected.files if r.error is None})),
+            sources=tuple(sorted(r.path for r in collected.loaded)),
         )
         registry.add(info, activate=activate)
     except BaseException:

@@ -19,6 +19,7 @@ SHORT_HEADING = 40
 MAX_JUMP = 2
 
 Key = tuple[str | int, ...]
+Piece = tuple[tuple[str, ...], str]
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Segment:
         return "\n".join(self.lines)
 
 
-def standard_segments(blocks: Iterable[Block], budget: int) -> list[tuple[tuple[str, ...], str]]:
+def standard_segments(blocks: Iterable[Block], budget: int) -> list[Piece]:
     """(clause ids, text) pieces of a standard; short parents are merged with their children."""
     return _merge(_segments(blocks), budget)
 
@@ -49,7 +50,7 @@ def _segments(blocks: Iterable[Block]) -> list[Segment]:
         if special:
             segments.append(Segment("".join(special.group(1).split()), None, [line]))
         elif found and found[1] == ("", 1) and last is not None and not _follows(last, found[1]):
-            _fold_table_of_contents(segments)
+            _drop_table_of_contents(segments)
             segments.append(Segment(found[0], found[1], [line]))
             last = found[1]
         elif found and _follows(last, found[1]):
@@ -93,15 +94,10 @@ def _next_letter(letter: str) -> str:
     return "A" if not letter else chr(ord(letter) + 1)
 
 
-def _fold_table_of_contents(segments: list[Segment]) -> None:
-    """Numbering starts again at `1`: the numbered lines seen so far were a table of contents."""
-    numbered = [segment for segment in segments if segment.key is not None]
-    if not numbered:
-        return
-    contents = Segment("目次", None, [line for segment in numbered for line in segment.lines])
-    position = segments.index(numbered[0])
+def _drop_table_of_contents(segments: list[Segment]) -> None:
+    """Numbering starts again at `1`: the numbered lines seen so far were a table of contents, whose
+    lines all come again as the clause headings, so they are dropped."""
     segments[:] = [segment for segment in segments if segment.key is None]
-    segments.insert(position, contents)
 
 
 def _descends(parent: str, child: str) -> bool:
@@ -109,23 +105,56 @@ def _descends(parent: str, child: str) -> bool:
     return child.startswith(f"{stem}.")
 
 
-def _merge(segments: list[Segment], budget: int) -> list[tuple[tuple[str, ...], str]]:
-    merged: list[tuple[tuple[str, ...], str]] = []
+def _merge(segments: list[Segment], budget: int) -> list[Piece]:
+    """Each clause with all its sub-clauses when they fit the budget; else the clause, then each
+    child subtree in turn (a short heading-only clause goes along with its first child)."""
+    merged: list[Piece] = []
     index = 0
     while index < len(segments):
-        head = segments[index]
-        clauses = [head.clause] if head.clause and head.key is not None else []
-        text = head.text
-        index += 1
-        while head.key is not None and head.clause and index < len(segments):
-            child = segments[index]
-            if child.key is None or not child.clause or not _descends(head.clause, child.clause):
-                break
-            if len(text) + len(child.text) + 1 > budget and len(text) >= SHORT_HEADING:
-                break
-            clauses.append(child.clause)
-            text = f"{text}\n{child.text}"
+        segment = segments[index]
+        if segment.key is None or not segment.clause:
+            merged.append(((segment.clause,) if segment.clause else (), segment.text))
             index += 1
-        special = head.clause if head.key is None and head.clause and head.clause != "目次" else None
-        merged.append((tuple(clauses) or ((special,) if special else ()), text))
+            continue
+        end = _subtree_end(segments, index, len(segments))
+        _emit(segments, index, end, budget, merged, None)
+        index = end
     return merged
+
+
+def _emit(
+    segments: list[Segment], start: int, end: int, budget: int, out: list[Piece], carry: Piece | None
+) -> None:
+    group = segments[start:end]
+    pieces = [carry] if carry else []
+    pieces += [((segment.clause or "",), segment.text) for segment in group]
+    if sum(len(text) + 1 for _, text in pieces) - 1 <= budget or end - start == 1:
+        out.append(_join(pieces))
+        return
+    head = _join([*pieces[: 1 + bool(carry)]])
+    next_carry: Piece | None = None
+    if len(head[1]) < SHORT_HEADING:
+        next_carry = head
+    else:
+        out.append(head)
+    child = start + 1
+    while child < end:
+        child_end = _subtree_end(segments, child, end)
+        _emit(segments, child, child_end, budget, out, next_carry)
+        next_carry = None
+        child = child_end
+
+
+def _subtree_end(segments: list[Segment], start: int, end: int) -> int:
+    parent = segments[start].clause or ""
+    index = start + 1
+    while index < end:
+        segment = segments[index]
+        if segment.key is None or not segment.clause or not _descends(parent, segment.clause):
+            break
+        index += 1
+    return index
+
+
+def _join(pieces: list[Piece]) -> Piece:
+    return tuple(c for clauses, _ in pieces for c in clauses), "\n".join(text for _, text in pieces)

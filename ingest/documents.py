@@ -95,7 +95,9 @@ def decode_text(data: bytes, path: Path) -> str:
             return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError:
             continue
-    raise LoaderError(str(path), "无法识别文本编码（支持 UTF-8、GB18030） / unknown text encoding (UTF-8, GB18030)")
+    raise LoaderError(
+        str(path), "无法识别文本编码（支持 UTF-8、GB18030） / unknown text encoding (UTF-8, GB18030)"
+    )
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:

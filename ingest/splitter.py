@@ -16,11 +16,12 @@ from knowledge.standard_numbers import find_standard_numbers
 from knowledge.types import Chunk
 
 DEFAULT_CHUNK_CHARS = 600
+MIN_CHUNK_CHARS = 40
 ARTICLE_KINDS = frozenset({"law", "regulation", "rule", "local"})
 _NUM = r"[一二三四五六七八九十百千零〇两\d]+"
-_CHAPTER = re.compile(rf"^(第{_NUM}章)\s*(.*)$")
-_SECTION = re.compile(rf"^(第{_NUM}节)\s*(.*)$")
-_ARTICLE = re.compile(rf"^(第{_NUM}条(?:之[一二三四五六七八九十]+)?)(\s*)(.*)$", re.DOTALL)
+_CHAPTER = re.compile(rf"^(第{_NUM}章)\s*([^。，；：]{{0,30}})$")
+_SECTION = re.compile(rf"^(第{_NUM}节)\s*([^。，；：]{{0,30}})$")
+_ARTICLE = re.compile(rf"^(第{_NUM}条(?:之[一二三四五六七八九十]+)?)(\s*)(.*)$")
 _ARTICLE_REF = re.compile(rf"第{_NUM}条(?:之[一二三四五六七八九十]+)?")
 _SENTENCE = re.compile(r"[^。；！？;!?]+(?:[。；！？;!?]+[”’」』）)]*)?|[。；！？;!?]+")
 _MEANINGFUL = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
@@ -43,8 +44,8 @@ class Piece:
 
 def split_document(document: SourceDocument, chunk_chars: int = DEFAULT_CHUNK_CHARS) -> list[Chunk]:
     """The chunks of one document, deterministic for the same input."""
-    budget = max(chunk_chars, 80)
-    if document.kind == "faq":
+    budget = max(chunk_chars, MIN_CHUNK_CHARS)
+    if document.faq:
         return _faq_chunks(document)
     standard: str | None = None
     pieces: list[Piece] = []
@@ -52,7 +53,9 @@ def split_document(document: SourceDocument, chunk_chars: int = DEFAULT_CHUNK_CH
         pieces = article_pieces(document)
     elif document.kind == "standard":
         standard = own_standard_number(document)
-        pieces = [_clause_piece(clauses, text) for clauses, text in standard_segments(document.blocks, budget)]
+        pieces = [
+            _clause_piece(clauses, text) for clauses, text in standard_segments(document.blocks, budget)
+        ]
     if not any(piece.clauses for piece in pieces):
         pieces = heading_pieces(document.blocks, document.title)
     chunks: list[Chunk] = []
@@ -118,7 +121,7 @@ def heading_pieces(blocks: Iterable[Block], title: str) -> list[Piece]:
             current.lines.append(text)
     if current.lines:
         pieces.append(current)
-    return [piece for piece in pieces if _meaningful(piece.text, piece.prefix)]
+    return [piece for piece in pieces if _meaningful(piece.text, piece.prefix, minimum=1)]
 
 
 def own_standard_number(document: SourceDocument) -> str | None:
@@ -148,7 +151,9 @@ def pack(text: str, budget: int) -> list[str]:
     parts: list[str] = []
     current = ""
     for unit in units:
-        if current and (len(current.strip()) + len(unit.strip()) > budget or len(current.strip()) >= target):
+        if current and (
+            len(current.strip()) + len(unit.strip()) + 1 > budget or len(current.strip()) >= target
+        ):
             parts.append(current.strip())
             current = ""
         current += unit
@@ -255,6 +260,7 @@ def _heading(structure_id: str, name: str) -> str:
     return f"{structure_id} {name}" if name else structure_id
 
 
-def _meaningful(text: str, title: str) -> bool:
+def _meaningful(text: str, title: str, minimum: int = MIN_PREAMBLE_CHARS) -> bool:
+    """True when the text holds at least `minimum` letters or digits besides its title."""
     rest = text.replace(title, "", 1) if title else text
-    return len(_MEANINGFUL.findall(rest)) >= MIN_PREAMBLE_CHARS
+    return len(_MEANINGFUL.findall(rest)) >= minimum

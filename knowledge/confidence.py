@@ -1,6 +1,6 @@
 """How sure an answer is, from retrieval signals, as a number in [0, 1].
 
-    confidence = clamp( w_dense  · ramp(dense_similarity, 0.25, 0.75)
+    confidence = clamp( w_dense  · ramp(dense_similarity, 0.20, 0.60)
                       + w_bm25   · bm25 / (bm25 + bm25_half)
                       + w_terms  · coverage
                       + w_margin · margin
@@ -9,8 +9,8 @@
 
 - dense_similarity: cosine of the question and the top passage (−1…1); absent counts as 0.
 - bm25: the top passage's BM25 score (≥ 0), saturating; absent counts as 0.
-- coverage: share of the question's terms (jieba tokens; a colloquial term also counts when its formal
-  synonym is there) found in the top passage, its source name or clause ids.
+- coverage: share of the question's terms (jieba tokens of two or more characters; a colloquial term
+  also counts when its formal synonym is there) found in the top passage, its source name or clause ids.
 - margin: (fused score of the 1st − of the 2nd) / fused score of the 1st; 1 when there is no 2nd.
 
 Every term rises with its evidence, so the result is monotone in each signal. Term sets also serve
@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from knowledge.lexicon import SYNONYMS
+from knowledge.source_names import SourceNames, short_name
 from knowledge.tokenize import tokenize
 from knowledge.types import Hit
-
-_LAW_PREFIX = "中华人民共和国"
 
 
 def term_set(text: str, *, expand: bool = False) -> frozenset[str]:
@@ -34,8 +33,13 @@ def term_set(text: str, *, expand: bool = False) -> frozenset[str]:
 
 
 def question_terms(question: str) -> tuple[frozenset[str], ...]:
-    """The question's terms, each with its formal synonyms (企标 → {企标, 企业标准})."""
-    groups = {term: frozenset((term, *SYNONYMS.get(term, ()))) for term in tokenize(question)}
+    """The question's terms, each with its formal synonyms (企标 → {企标, 企业标准}); single characters
+    count only when they have synonyms (卖 → 销售), as most are too common to be evidence."""
+    groups = {
+        term: frozenset((term, *SYNONYMS.get(term, ())))
+        for term in tokenize(question)
+        if len(term) > 1 or term in SYNONYMS
+    }
     return tuple(groups.values())
 
 
@@ -49,20 +53,12 @@ def dice(a: frozenset[str], b: frozenset[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a or b else 0.0
 
 
-def short_source_name(source: str) -> str:
-    """《中华人民共和国标准化法》(2017修订) → 标准化法."""
-    name = source.strip().strip("《》")
-    name = name.split("（")[0].split("(")[0].strip("《》 ")
-    return name.removeprefix(_LAW_PREFIX) or name
-
-
 def named_source_match(question: str, hits: Sequence[Hit]) -> bool | None:
     """True when the question names the top hit's source, False when it names another retrieved
     source but not the top one's, None when it names none of them."""
     if not hits:
         return None
-    named = {hit.chunk.source for hit in hits if len(short_source_name(hit.chunk.source)) >= 3}
-    named = {source for source in named if short_source_name(source) in question}
+    named = SourceNames(hit.chunk.source for hit in hits).named_in(question)
     if not named:
         return None
     return hits[0].chunk.source in named
@@ -83,12 +79,12 @@ class Evidence:
 class ConfidenceWeights:
     """Weights of the confidence formula (see the module docstring)."""
 
-    dense: float = 0.35
+    dense: float = 0.40
     bm25: float = 0.20
-    terms: float = 0.30
-    margin: float = 0.15
-    dense_floor: float = 0.25
-    dense_ceiling: float = 0.75
+    terms: float = 0.35
+    margin: float = 0.05
+    dense_floor: float = 0.20
+    dense_ceiling: float = 0.60
     bm25_half: float = 8.0
     source_bonus: float = 0.10
     source_penalty: float = 0.20
@@ -121,7 +117,7 @@ def confidence(evidence: Evidence, weights: ConfidenceWeights = ConfidenceWeight
 def passage_terms(hit: Hit) -> frozenset[str]:
     """The terms a question may find in a hit: its text, source name and clause ids."""
     chunk = hit.chunk
-    return term_set(" ".join((chunk.text, short_source_name(chunk.source), *chunk.clauses)))
+    return term_set(" ".join((chunk.text, short_name(chunk.source), *chunk.clauses)))
 
 
 def evidence_from_hits(question: str, hits: Sequence[Hit]) -> Evidence | None:
@@ -140,7 +136,9 @@ def evidence_from_hits(question: str, hits: Sequence[Hit]) -> Evidence | None:
     )
 
 
-def retrieval_confidence(question: str, hits: Sequence[Hit], weights: ConfidenceWeights = ConfidenceWeights()) -> float:
+def retrieval_confidence(
+    question: str, hits: Sequence[Hit], weights: ConfidenceWeights = ConfidenceWeights()
+) -> float:
     """Confidence of answering `question` from `hits` (0 without hits)."""
     evidence = evidence_from_hits(question, hits)
     return 0.0 if evidence is None else confidence(evidence, weights)

@@ -14,7 +14,7 @@ from knowledge.faq_match import parse_faq_text
 from knowledge.types import Citation, Hit
 
 ELLIPSIS = "……"
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n+")
+_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’）)」』]*\n*|\n+|$)")
 _SPACE = re.compile(r"\s+")
 
 
@@ -25,6 +25,7 @@ class Passage:
     hit: Hit
     citation: Citation
     excerpt: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class ExtractiveAnswer:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of `text`, each keeping its closing punctuation; blank pieces dropped."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """Sentences of `text`, each keeping its closing punctuation or line break, so that joining them
+    gives the text back; blank pieces dropped."""
+    return [piece for piece in _SENTENCE.findall(text) if piece.strip()]
 
 
 def _bigrams(text: str) -> set[str]:
@@ -59,15 +61,32 @@ def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
 
 def passage_body(hit: Hit) -> str:
     """The text to quote from a hit: an FAQ's answer, otherwise the chunk text without a leading
-    article id that the citation already names."""
+    title or heading line and without a leading article id, which the label already names."""
     chunk = hit.chunk
     if chunk.kind == "faq":
         return parse_faq_text(chunk.text, chunk.question).answer or chunk.text
     text = chunk.text.strip()
+    first, _, rest = text.partition("\n")
+    if rest.strip() and first.strip() in {chunk.source, chunk.chapter}:
+        text = rest.strip()
     for clause in chunk.clauses:
         if text.startswith(clause):
             return text[len(clause) :].lstrip(" 　:：.")
     return text
+
+
+def passage_label(hit: Hit) -> str:
+    """How a passage is named to the user: an FAQ by its question and 依据, a document section by its
+    heading, anything else by its citation label (《中华人民共和国标准化法》第二十七条)."""
+    chunk = hit.chunk
+    if chunk.kind == "faq":
+        entry = parse_faq_text(chunk.text, chunk.question)
+        basis = prompts.render("answer_faq_label_basis", basis=entry.basis) if entry.basis else ""
+        return prompts.render("answer_faq_label", question=entry.question, basis=basis)
+    label = Citation.from_hit(hit).label
+    if chunk.kind == "doc" and chunk.chapter and not chunk.clauses:
+        return f"{label} {chunk.chapter}"
+    return label
 
 
 def select_passages(hits: Sequence[Hit], count: int, max_per_source: int | None = None) -> list[Hit]:
@@ -108,7 +127,7 @@ def trim_passage(text: str, question: str, max_chars: int) -> str:
         pick = max(options, key=lambda i: (scores[i], i > end))
         length += len(sentences[pick])
         start, end = min(start, pick), max(end, pick)
-    excerpt = "".join(sentences[start : end + 1])
+    excerpt = "".join(sentences[start : end + 1]).strip()
     cut = len(excerpt) > max_chars
     if cut:
         excerpt = excerpt[:max_chars].rstrip()
@@ -117,13 +136,20 @@ def trim_passage(text: str, question: str, max_chars: int) -> str:
     return f"{prefix}{excerpt}{suffix}"
 
 
-def build_extractive_answer(question: str, hits: Sequence[Hit], count: int, passage_chars: int) -> ExtractiveAnswer:
+def build_extractive_answer(
+    question: str, hits: Sequence[Hit], count: int, passage_chars: int
+) -> ExtractiveAnswer:
     """The extractive answer to `question` from the ranked `hits`."""
     chosen = select_passages(hits, count)
     if not chosen:
         return ExtractiveAnswer(prompts.load("answer_not_found"), ())
     passages = tuple(
-        Passage(hit, Citation.from_hit(hit), trim_passage(passage_body(hit), question, passage_chars))
+        Passage(
+            hit,
+            Citation.from_hit(hit),
+            trim_passage(passage_body(hit), question, passage_chars),
+            passage_label(hit),
+        )
         for hit in chosen
     )
     return ExtractiveAnswer(render_passages(passages), passages)
@@ -134,7 +160,7 @@ def render_passages(passages: Sequence[Passage]) -> str:
     blocks = [prompts.load("answer_extractive_lead")]
     for number, passage in enumerate(passages, start=1):
         blocks.append(
-            prompts.render("answer_passage", n=number, label=passage.citation.label, excerpt=passage.excerpt)
+            prompts.render("answer_passage", n=number, label=passage.label, excerpt=passage.excerpt)
         )
     blocks.append(prompts.load("answer_disclaimer"))
     return "\n\n".join(blocks)

@@ -19,12 +19,15 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from knowledge.confidence import dice, term_set
+from knowledge.errors import StandardNumberError
 from knowledge.followup import FollowupVocabulary, subjects_in
 from knowledge.intent import normalise_for_matching
 from knowledge.lexicon import SYNONYMS
+from knowledge.source_names import place_of
 from knowledge.standard_numbers import parse_standard_number
-from knowledge.types import Hit
+from knowledge.types import Citation, Hit
 
+_BASIS_REF = re.compile(r"《([^》]+)》\s*((?:第[一二三四五六七八九十百千零〇两\d]+条)?)")
 _FIELD = re.compile(r"^\s*(问|答|依据)\s*[:：]\s*", re.MULTILINE)
 
 
@@ -52,8 +55,8 @@ def parse_faq_text(text: str, question: str | None = None) -> FaqEntry:
     """Split an FAQ chunk "问：…\\n答：…\\n依据：…" into its parts; text without 答： is all answer."""
     fields: dict[str, str] = {}
     marks = list(_FIELD.finditer(text))
-    for mark, following in zip(marks, [*marks[1:], None], strict=True):
-        end = following.start() if following else len(text)
+    ends = [following.start() for following in marks[1:]] + [len(text)] * bool(marks)
+    for mark, end in zip(marks, ends, strict=True):
         fields.setdefault(mark.group(1), text[mark.end() : end].strip())
     answer = fields.get("答") or ("" if marks else text.strip())
     return FaqEntry(
@@ -65,9 +68,11 @@ def parse_faq_text(text: str, question: str | None = None) -> FaqEntry:
 
 def formal_subject(term: str) -> str:
     """A subject term in its formal form (国标 → 国家标准, a standard number → its key)."""
-    number = parse_standard_number(term) if any(ch.isdigit() for ch in term) else None
-    if number is not None:
-        return str(number.key)
+    if any(ch.isdigit() for ch in term):
+        try:
+            return parse_standard_number(term).key
+        except StandardNumberError:
+            return term
     expansions = SYNONYMS.get(term)
     return expansions[0] if expansions else term
 
@@ -127,7 +132,8 @@ class FaqMatcher:
         candidates = [
             (hit, entry)
             for hit, entry in candidates
-            if entry.question and entry.answer
+            if entry.question
+            and entry.answer
             and not subjects_conflict(question, entry.question, self.vocabulary)
         ]
         if not candidates:
@@ -137,7 +143,9 @@ class FaqMatcher:
         asked_terms = term_set(asked, expand=True)
         faq_texts = [spelled_out(entry.question, self.vocabulary) for _, entry in candidates]
         best: FaqMatch | None = None
-        for (hit, entry), text, vector in zip(candidates, faq_texts, self._vectors_for(faq_texts), strict=True):
+        for (hit, entry), text, vector in zip(
+            candidates, faq_texts, self._vectors_for(faq_texts), strict=True
+        ):
             cosine = float(asked_vector @ vector)
             overlap = dice(asked_terms, term_set(text, expand=True))
             similarity = self.cosine_weight * cosine + (1 - self.cosine_weight) * overlap
@@ -153,3 +161,23 @@ def _entry(hit: Hit) -> FaqEntry:
 def _unit(vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector
+
+
+def basis_citations(basis: str, score: float) -> tuple[Citation, ...]:
+    """Citations of an FAQ's 依据, one per "《title》第X条" reference (several are separated by ；)."""
+    citations = []
+    for title, article in _BASIS_REF.findall(basis):
+        kind = _basis_kind(title)
+        citations.append(Citation(title, kind, (article,) if article else (), None, score, ""))
+    return tuple(dict.fromkeys(citations))
+
+
+def _basis_kind(title: str) -> str:
+    """local (a place's own rules), law (…法), regulation (…条例) or rule (…办法, …规定, anything else)."""
+    if place_of(title):
+        return "local"
+    if title.endswith("条例"):
+        return "regulation"
+    if title.endswith("法") and not title.endswith("办法"):
+        return "law"
+    return "rule"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Literal
 from knowledge.intent import contains_keyword, load_keyword_sections, normalise_for_matching
 from knowledge.standard_numbers import find_standard_numbers
 
-ResolutionMethod = Literal["none", "substitute", "append"]
+ResolutionMethod = Literal["none", "substitute", "append", "repeat"]
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _TRAILING = re.compile(r"[\s?？。.!！,，、;；:：~～…]+$")
@@ -57,8 +58,13 @@ class Resolution:
     method: ResolutionMethod = "none"
 
 
+def _nfkc(text: str) -> str:
+    """NFKC with collapsed white space; case kept for display."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
 def _starts_with(text: str, opener: str) -> bool:
-    if not text.startswith(opener):
+    if not text.lower().startswith(opener):
         return False
     return not opener.isascii() or text[len(opener) : len(opener) + 1] in ("", " ")
 
@@ -73,18 +79,25 @@ def _opens_like_followup(text: str, vocabulary: FollowupVocabulary) -> bool:
     return any(_starts_with(text, o) for o in vocabulary.openers + vocabulary.conditional_openers)
 
 
-def subjects_in(text: str, vocabulary: FollowupVocabulary) -> list[str]:
-    """Standard numbers and subject terms named in normalised `text`, numbers first, then terms
-    longest first; a shorter term inside a longer one is not counted twice."""
-    found = [text[m.start : m.end] for m in find_standard_numbers(text)]
+def numbers_and_terms(text: str, vocabulary: FollowupVocabulary) -> tuple[list[str], list[str]]:
+    """Standard numbers and subject terms named in normalised `text`; terms longest first, a shorter
+    term inside a longer one not counted twice."""
+    numbers = [text[m.start : m.end] for m in find_standard_numbers(text)]
     rest = text
-    for number in found:
+    for number in numbers:
         rest = rest.replace(number, " ")
+    terms = []
     for term in vocabulary.subjects:
         if term in rest:
-            found.append(term)
+            terms.append(term)
             rest = rest.replace(term, " ")
-    return found
+    return numbers, terms
+
+
+def subjects_in(text: str, vocabulary: FollowupVocabulary) -> list[str]:
+    """Standard numbers, then subject terms, named in normalised `text`."""
+    numbers, terms = numbers_and_terms(text, vocabulary)
+    return numbers + terms
 
 
 def is_followup(question: str, vocabulary: FollowupVocabulary) -> bool:
@@ -106,22 +119,25 @@ def resolve_followup(question: str, previous: str | None, vocabulary: FollowupVo
 
     A follow-up that only names another subject ("那团体标准呢？") takes the previous question with
     that subject swapped in; one that names a subject and asks something of its own stands alone; any
-    other follow-up ("罚多少？") is appended to the previous question."""
+    other follow-up ("罚多少？") is appended to the previous question, and one that asks nothing of
+    its own ("还有呢？") repeats it."""
     if not previous or not is_followup(question, vocabulary):
         return Resolution(question)
-    body = _drop_opener(normalise_for_matching(question), vocabulary)
-    previous_text = normalise_for_matching(previous)
-    new_subjects = subjects_in(body, vocabulary)
-    if new_subjects:
+    body = _drop_opener(_nfkc(question), vocabulary)
+    previous_text = _nfkc(previous)
+    if not _PUNCT.sub("", body).removesuffix("呢"):
+        return Resolution(previous_text, "repeat")
+    new_numbers, new_terms = numbers_and_terms(body, vocabulary)
+    if new_numbers or new_terms:
         rest = body
-        for subject in new_subjects:
+        for subject in new_numbers + new_terms:
             rest = rest.replace(subject, "")
-        asks_more = bool(_PUNCT.sub("", rest).removesuffix("呢"))
-        if asks_more:
-            return Resolution(question)
-        old_subjects = subjects_in(previous_text, vocabulary)
-        if old_subjects and old_subjects[0] != new_subjects[0]:
-            return Resolution(previous_text.replace(old_subjects[0], new_subjects[0]), "substitute")
+        if _PUNCT.sub("", rest).removesuffix("呢"):
+            return Resolution(question)  # names a subject and asks something of its own
+        old_numbers, old_terms = numbers_and_terms(previous_text, vocabulary)
+        new, old = (new_numbers, old_numbers) if new_numbers else (new_terms, old_terms)
+        if old and old[0] != new[0]:
+            return Resolution(previous_text.replace(old[0], new[0]), "substitute")
     return Resolution(f"{_TRAILING.sub('', previous_text)}，{body}", "append")
 
 

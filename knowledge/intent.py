@@ -1,5 +1,5 @@
 """What a message asks for before any retrieval: a person, a topic staff must handle, something outside
-standards consulting, a greeting, or an ordinary question. Keyword lists live in prompts/intent_keywords.md."""
+standards consulting, a greeting, or an ordinary question. Keyword lists: prompts/intent_keywords.md."""
 
 from __future__ import annotations
 

@@ -74,3 +74,7 @@ STOPWORDS: frozenset[str] = frozenset(
     所以 如果 但是 而且 并 其 之 以 于 由 按 按照 根据 依照 应当 应该 需要 需不需要 必须 得 该 现在 目前 已经 还是
     一 二 三 嗯 好 谢谢 你好 您好 麻烦 帮忙 咨询 ?""".split()
 )
+
+# A question about consequences ("罚多少") is answered by the penalty articles.
+PENALTY_CUES: tuple[str, ...] = ("罚", "处罚", "法律责任", "违法后果", "什么责任", "吊销", "没收")
+PENALTY_MARKS: tuple[str, ...] = ("罚款", "法律责任", "没收违法", "吊销", "处罚")

@@ -11,6 +11,7 @@ import numpy as np
 from config.settings import RetrievalSettings
 from knowledge.bm25_index import BM25Index
 from knowledge.embeddings import ArrayEmbeddings
+from knowledge.lexicon import PENALTY_CUES, PENALTY_MARKS
 from knowledge.source_names import SourceNames
 from knowledge.standard_numbers import find_standard_numbers
 from knowledge.tokenize import normalise_text, tokenize
@@ -124,16 +125,20 @@ class HybridRetriever:
                 cand.fused += boost
         named = self._sources.named_in(text)
         places = self._sources.places_in(text)
+        about_penalty = any(cue in text for cue in PENALTY_CUES)
         for cand in candidates.values():
             chunk = self.chunks[cand.index]
-            if chunk.source in named:
-                cand.fused += settings.source_boost
             place = self._sources.place(chunk.source) if chunk.kind == "local" else None
-            if place is not None:
-                level = 3 if place in places else 0
-            else:
-                level = AUTHORITY.get(chunk.kind, 1)
+            if chunk.source in named or (place is not None and place in places):
+                cand.fused += settings.source_boost
+            if about_penalty and _is_penalty(chunk):
+                cand.fused += settings.source_boost / 2
+            level = AUTHORITY.get(chunk.kind, 1) if place is None else (3 if place in places else 0)
             cand.fused += settings.authority_boost * level
+
+
+def _is_penalty(chunk: Chunk) -> bool:
+    return "法律责任" in (chunk.chapter or "") or any(mark in chunk.text for mark in PENALTY_MARKS)
 
 
 def _top(scores: np.ndarray, n: int) -> list[int]:

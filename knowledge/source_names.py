@@ -25,13 +25,14 @@ class SourceNames:
     """Finds the sources a question names, preferring the longest name at each place."""
 
     def __init__(self, titles: Iterable[str]) -> None:
+        unique = set(titles)
         names: dict[str, set[str]] = {}
-        for title in set(titles):
+        for title in unique:
             name = short_name(title)
             if len(name) >= 3:
                 names.setdefault(name, set()).add(title)
         self._names = sorted(names.items(), key=lambda item: -len(item[0]))
-        self._places = {title: place for title in set(titles) if (place := place_of(title))}
+        self._places = {title: place for title in unique if (place := place_of(title))}
 
     def named_in(self, question: str) -> set[str]:
         """Titles whose short name appears in the question (a longer name hides a shorter one inside it)."""

@@ -36,10 +36,12 @@ INDUSTRY_CODES: dict[str, str] = {
 NATIONAL_CODES: tuple[str, ...] = ("GB", "GBZ", "GBJ")
 #: 省级行政区划代码 used after DB in local standard numbers.
 PROVINCE_CODES: frozenset[str] = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65".split()
-)
+    str(code) for code in (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46)
+) | frozenset(str(code) for code in (50, 51, 52, 53, 54, 61, 62, 63, 64, 65))
 # Bare codes whose bare number (no /T, no year) is still worth finding in free text.
-_STRONG_BARE = frozenset({"GB", "GBZ", "GBJ", "YY", "WS", "HJ", "GA", "XF", "JGJ", "CJJ", "JJG", "JJF", "TSG"})
+_STRONG_BARE = frozenset(
+    {"GB", "GBZ", "GBJ", "YY", "WS", "HJ", "GA", "XF", "JGJ", "CJJ", "JJG", "JJF", "TSG"}
+)
 _TZ_ONLY = frozenset({"DB"})  # 地震 standards are DB/T; a bare DB must be a local code
 _NOT_MANDATORY_KNOWN = frozenset({"JGJ", "CJJ", "JJG", "JJF", "TSG", "GJB"})
 _INTERNATIONAL = ("ISO", "IEC", "EN", "ASTM", "API")
@@ -47,10 +49,14 @@ _INTERNATIONAL = ("ISO", "IEC", "EN", "ASTM", "API")
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2500\ufe58", "-"))
 _MEASURE_WORDS = "次个秒元万位台只件天岁吨倍块%"
 
-_CN_YEAR = r"(?:\s*-{{1,2}}\s*|一(?=(?:19|20)\d{{2}}))(?P<{p}y>(?:19|20)\d{{2}}|\d{{2}}(?=\D|$))(?!\d)"
-_CN_NUM = r"(?P<{p}n>\d{{1,5}}(?:\.\d{{1,3}}){{0,3}})"
-_EDITION = r"(?:\s*\(\s*(?P<{p}ed>(?:19|20)\d{{2}})\s*年版\s*\))?"
-_SLASH_TZ = r"(?:\s*[/\\_-]\s*(?P<{p}tz>[TZ])(?![A-Z])|(?P<{p}tz2>[TZ])(?=\s*\d))"
+# Pattern pieces; "@" in a group name becomes the family's letter so every family has its own groups.
+_CN_YEAR = r"(?:(?:\s*-{1,2}\s*|一(?=(?:19|20)\d{2}))(?P<@y>(?:19|20)\d{2}|\d{2})(?!\d))?"
+_CN_NUM = r"(?P<@n>\d{1,5}(?:\.\d{1,3}){0,3})"
+_SLASH_TZ = r"(?:\s*[/\\_-]\s*(?P<@tz>[TZ])(?![A-Z])|(?P<@tz2>[TZ])(?=\s*\d))?"
+
+
+def _family(pattern: str, letter: str) -> str:
+    return pattern.replace("@", letter)
 
 
 def _codes_alternation() -> str:
@@ -58,41 +64,41 @@ def _codes_alternation() -> str:
     return "|".join(codes)
 
 
+_PROVINCES = "|".join(sorted(PROVINCE_CODES))
 _PATTERN = "|".join(
     [
         # local: DB11/T 1234-2020, DB31/ 329.1-2019, DB4403/T 12-2020
-        r"DB\s?(?P<lprov>{prov})(?P<lcity>\d{{2}})?(?:\s*[/\\]\s*(?P<ltz>[TZ])?\s*|(?P<ltz2>[TZ])\s*|\s+)"
-        + _CN_NUM.format(p="l")
-        + "(?:"
-        + _CN_YEAR.format(p="l")
-        + ")?",
-        # national and industry: GB/T 19001-2016, GBT19001, YY 0505-2012, JGJ/T 67-2019
-        r"(?P<ccode>{codes})(?:" + _SLASH_TZ.format(p="c") + r")?\s*" + _CN_NUM.format(p="c")
-        + "(?:" + _CN_YEAR.format(p="c") + ")?" + _EDITION.format(p="c"),
+        rf"DB\s?(?P<lprov>{_PROVINCES})(?P<lcity>\d{{2}})?(?:\s*[/\\]\s*(?P<ltz>[TZ])?\s*|(?P<ltz2>[TZ])\s*|\s+)"
+        + _family(_CN_NUM + _CN_YEAR, "l"),
+        # national and industry: GB/T 19001-2016, GBT19001, YY 0505-2012, GB 50016-2014(2018年版)
+        rf"(?P<ccode>{_codes_alternation()})"
+        + _family(_SLASH_TZ + r"\s*" + _CN_NUM + _CN_YEAR, "c")
+        + r"(?:\s*\(\s*(?P<ced>(?:19|20)\d{2})\s*年版\s*\))?",
         # group: T/CSAE 123-2021
-        r"T\s*[/\\]\s*(?P<gorg>[A-Z]{{2,12}})\s*" + _CN_NUM.format(p="g") + "(?:" + _CN_YEAR.format(p="g") + ")?",
+        r"T\s*[/\\]\s*(?P<gorg>[A-Z]{2,12})\s*" + _family(_CN_NUM + _CN_YEAR, "g"),
         # enterprise: Q/GDW 1168-2013, Q/320100 ABC 001-2020, Q/JYSP 0001S-2020
-        r"Q\s*[/\\]\s*(?:(?P<qreg>\d{{6}})\s*)?(?P<qorg>[A-Z]{{2,12}})\s*(?P<qn>\d{{1,6}}(?:\.\d{{1,3}})*S?)"
-        + "(?:" + _CN_YEAR.format(p="q") + ")?",
+        r"Q\s*[/\\]\s*(?:(?P<qreg>\d{6})\s*)?(?P<qorg>[A-Z]{2,12})\s*(?P<qn>\d{1,6}(?:\.\d{1,3})*S?)"
+        + _family(_CN_YEAR, "q"),
         # ISO / IEC / EN families: ISO/IEC 17025:2017, ISO 10993-1:2018, EN ISO 13485:2016, ISO/TS 16949
         r"(?P<iorg>(?:EN\s+)?(?:ISO(?:\s*/\s*IEC)?(?:\s*/\s*IEEE)?|IEC)|EN)"
         r"(?:\s*[/ ]\s*(?P<itype>TR|TS|PAS|GUIDE)(?![A-Z]))?\s*"
-        r"(?P<in>\d{{1,6}}(?:-\d{{1,3}}(?!\d))*)"
-        r"(?:\s*:\s*(?P<iy>(?:19|20)\d{{2}})|\s*-\s*(?P<iy2>(?:19|20)\d{{2}}))?(?!\d)"
-        r"(?P<iamd>(?:\s*\+\s*A\s*\d{{1,2}}\s*:\s*(?:19|20)\d{{2}}|\s*/\s*AMD\s*\.?\s*\d{{1,2}}\s*:\s*(?:19|20)\d{{2}})*)",
+        r"(?P<in>\d{1,6}(?:-\d{1,3}(?!\d))*)"
+        r"(?:\s*:\s*(?P<iy>(?:19|20)\d{2})|\s*-\s*(?P<iy2>(?:19|20)\d{2}))?(?!\d)"
+        r"(?P<iamd>(?:\s*\+\s*A\s*\d{1,2}\s*:\s*(?:19|20)\d{2}|\s*/\s*AMD\s*\.?\s*\d{1,2}\s*:\s*(?:19|20)\d{2})*)",
         # ASTM D638-14, ASTM A36/A36M-19, ASTM E84-19a
-        r"ASTM\s*(?P<an>[A-Z]\s*\d{{1,5}}(?:\s*/\s*[A-Z]\s*\d{{1,5}}M)?)"
-        r"(?:\s*-\s*(?P<ay>\d{{2}}(?:\d{{2}})?(?!\d)(?:[A-Z](?![A-Z]))?(?:E\d(?!\d))?))?",
+        r"ASTM\s*(?P<an>[A-Z]\s*\d{1,5}(?:\s*/\s*[A-Z]\s*\d{1,5}M)?)"
+        r"(?:\s*-\s*(?P<ay>\d{2}(?:\d{2})?(?!\d)(?:[A-Z](?![A-Z]))?(?:E\d(?!\d))?))?",
         # API 5L, API Spec 6A, API 650
-        r"(?P<papi>API)\s*(?:(?:SPEC|STD|RP)\s*)?(?P<pn>\d{{1,4}}[A-Z]{{0,2}})",
+        r"(?P<papi>API)\s*(?:(?:SPEC|STD|RP)\s*)?(?P<pn>\d{1,4}[A-Z]{0,2})",
     ]
-).format(prov="|".join(sorted(PROVINCE_CODES)), codes=_codes_alternation())
+)
 
-_BOUNDARY_BEFORE = r"(?<![A-Za-z0-9])(?<![0-9] )"
+_BOUNDARY_BEFORE = r"(?=[A-Za-z])(?<![A-Za-z0-9])(?<![0-9] )"  # the lookahead makes scanning ~30x faster
 _BOUNDARY_AFTER = r"(?![A-Za-z0-9])"
 _FIND_RE = re.compile(_BOUNDARY_BEFORE + "(?:" + _PATTERN + ")" + _BOUNDARY_AFTER, re.IGNORECASE)
 _FULL_RE = re.compile(r"\s*(?:" + _PATTERN + r")\s*", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
+_AMENDMENT_RE = re.compile(r"\+\s*A\s*\d+\s*:\s*\d{4}|/\s*AMD\s*\.?\s*\d+\s*:\s*\d{4}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,9 @@ class StandardNumber:
             return self.key
         sep = ":" if self.prefix.split(" ")[0].split("/")[0] in ("ISO", "IEC", "EN") else "-"
         return f"{self.key}{sep}{self.year}{''.join(self.amendments)}"
+
+    def __str__(self) -> str:
+        return self.canonical
 
     @property
     def key(self) -> str:
@@ -185,7 +194,7 @@ def _international(g: dict[str, str | None]) -> StandardNumber:
         kind = "Guide" if itype.upper() == "GUIDE" else itype.upper()
         org = f"{org} {kind}" if "/" in org or kind == "Guide" or org.startswith("EN ") else f"{org}/{kind}"
     amendments: list[str] = []
-    for piece in re.findall(r"\+\s*A\s*\d+\s*:\s*\d{4}|/\s*AMD\s*\.?\s*\d+\s*:\s*\d{4}", g["iamd"] or "", re.I):
+    for piece in _AMENDMENT_RE.findall(g["iamd"] or ""):
         digits = _DIGITS_RE.findall(piece)
         amendments.append(f"+A{digits[0]}:{digits[1]}" if "+" in piece else f"/Amd {digits[0]}:{digits[1]}")
     year = g["iy"] or g["iy2"]
@@ -244,8 +253,6 @@ def _plausible(number: StandardNumber, m: re.Match[str], normalised: str) -> boo
                 return False
             if len(code) == 2 and "." not in number.number and len(number.number) < 2:
                 return False
-        if number.year is None and g["ctz2"] and code not in _STRONG_BARE and len(number.number) < 3:
-            return False
     if g["iorg"] is not None and g["iorg"].upper().startswith("EN") and not g["iorg"].startswith("EN"):
         return False
     if g["papi"] is not None:

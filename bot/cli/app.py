@@ -46,7 +46,7 @@ class Context:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[bold red]错误 / error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]错误 / error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -47,10 +47,17 @@ def ingest(
 
 def _print_report(report: BuildReport) -> None:
     table = Table(title=f"导入结果 / ingest summary — 版本 v{report.version}")
-    for column in ("文件 / file", "类型 / kind", "片段 / chunks", "目录条目 / records", "结果 / result"):
+    table.add_column("文件 / file", overflow="fold")
+    for column in ("类型 / kind", "片段 / chunks", "目录 / records"):
         table.add_column(column)
+    table.add_column("结果 / result", overflow="fold")
     for file in report.collected.files:
-        result = "[green]成功 ok[/]" if file.error is None else f"[red]失败 failed: {file.error}[/]"
+        if file.error is not None:
+            result = f"[red]失败 failed: {file.error}[/]"
+        elif file.skipped is not None:
+            result = f"[dim]跳过 skipped: {file.skipped}[/]"
+        else:
+            result = "[green]成功 ok[/]"
         table.add_row(file.path, file.kind, str(file.chunks), str(file.records), result)
     console.print(table)
     for problem in report.collected.problems[:20]:
@@ -64,5 +71,7 @@ def _print_report(report: BuildReport) -> None:
         f"{report.chunks} chunks, {report.records} records, {report.embedded} embedded, "
         f"{report.cached} cached, {report.seconds:.1f}s"
     )
+    for file in report.failed:
+        console.print(f"[red]失败 / failed:[/] {file.path}: {file.error}", highlight=False, soft_wrap=True)
     if report.failed:
         console.print(f"[red]{len(report.failed)} 个文件导入失败 / files failed[/]")

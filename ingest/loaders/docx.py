@@ -27,7 +27,9 @@ def load_docx(path: Path) -> SourceDocument:
         blocks = tuple(_blocks(document))
         core_title = (document.core_properties.title or "").strip()
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        reason = f"无法读取 Word 文档（文件损坏或不是 .docx） / cannot read DOCX (corrupt or not .docx): {exc}"
+        reason = (
+            f"无法读取 Word 文档（文件损坏或不是 .docx） / cannot read DOCX (corrupt or not .docx): {exc}"
+        )
         raise LoaderError(str(path), reason) from None
     except OSError as exc:
         raise LoaderError(str(path), f"无法读取文件 / cannot read file: {exc.strerror or exc}") from None

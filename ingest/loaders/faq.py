@@ -65,7 +65,7 @@ def faq_document(path: Path, rows: Iterable[Sequence[str]]) -> SourceDocument:
     if not pairs:
         raise LoaderError(str(path), "FAQ 表没有问答行 / FAQ sheet has no question rows")
     return SourceDocument(
-        path=path.as_posix(), title=clean_stem(path), kind="faq", date=filename_date(path), faq=pairs
+        path=path.as_posix(), title=faq_title(path), kind="faq", date=filename_date(path), faq=pairs
     )
 
 
@@ -91,7 +91,9 @@ def read_xlsx_rows(path: Path) -> list[list[str]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        reason = f"无法读取 Excel 文件（文件损坏或不是 .xlsx） / cannot read XLSX (corrupt or not .xlsx): {exc}"
+        reason = (
+            f"无法读取 Excel 文件（文件损坏或不是 .xlsx） / cannot read XLSX (corrupt or not .xlsx): {exc}"
+        )
         raise LoaderError(str(path), reason) from None
     try:
         sheets = [
@@ -122,3 +124,12 @@ def _cell(row: Sequence[str], index: int | None) -> str | None:
 
 def _normal(cell: str) -> str:
     return "".join(cell.split()).lower().lstrip("\ufeff")
+
+
+DEFAULT_FAQ_TITLE = "常见问题"
+
+
+def faq_title(path: Path) -> str:
+    """A sheet named in Chinese keeps its name; `faq.csv`-style names become 常见问题."""
+    stem = clean_stem(path)
+    return stem if any("\u4e00" <= ch <= "\u9fff" for ch in stem) else DEFAULT_FAQ_TITLE

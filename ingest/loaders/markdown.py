@@ -14,6 +14,7 @@ _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_QUOTE = re.compile(r"^(>\s*)+")
 
 
 def load_markdown(path: Path) -> SourceDocument:
@@ -28,6 +29,8 @@ def text_blocks(body: str, *, markdown: bool = True) -> Iterator[Block]:
     """One block per non-empty line; Markdown headings keep their level, inline markup is dropped."""
     for raw in body.split("\n"):
         line = raw.strip().replace("\u3000", " ").strip()
+        if markdown:
+            line = _QUOTE.sub("", line)
         if not line or (markdown and (_TABLE_RULE.match(line) or _FENCE.match(line))):
             continue
         heading = _HEADING.match(line) if markdown else None

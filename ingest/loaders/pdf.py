@@ -39,9 +39,13 @@ def load_pdf(path: Path) -> SourceDocument:
     except OSError as exc:
         raise LoaderError(str(path), f"无法读取 PDF / cannot read PDF: {exc.strerror or exc}") from None
     except PdfReadError as exc:
-        raise LoaderError(str(path), f"无法读取 PDF（文件损坏？） / cannot read PDF (corrupt?): {exc}") from None
+        raise LoaderError(
+            str(path), f"无法读取 PDF（文件损坏？） / cannot read PDF (corrupt?): {exc}"
+        ) from None
     except Exception as exc:  # pypdf raises many kinds of error on damaged files
-        raise LoaderError(str(path), f"无法读取 PDF（文件损坏？） / cannot read PDF (corrupt?): {exc}") from None
+        raise LoaderError(
+            str(path), f"无法读取 PDF（文件损坏？） / cannot read PDF (corrupt?): {exc}"
+        ) from None
     if not pages:
         raise LoaderError(str(path), "PDF 没有页面 / PDF has no pages")
     lines = [line for page in pages for line in page.split("\n")]

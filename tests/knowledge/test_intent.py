@@ -1,0 +1,122 @@
+"""Intent classification: asking for a person, staff-only topics, out-of-scope chat, greetings."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.intent import IntentKeywords, classify_intent, contains_keyword, parse_keyword_sections
+
+KEYWORDS = IntentKeywords.load()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "转人工",
+        "我要人工客服",
+        "别跟机器人说了，找个真人跟我聊",
+        "能不能找人工",
+        "人工服务",
+        "人工！",
+        "  人工  ",
+        "找个人帮我看看",
+        "I want a human",
+        "talk to an agent please",
+        "转人工 😡😡",
+    ],
+)
+def test_asking_for_a_person_is_human(message: str) -> None:
+    intent = classify_intent(message, KEYWORDS)
+    assert intent.kind == "human"
+    assert intent.escalate
+    assert not intent.answerable
+
+
+@pytest.mark.parametrize(
+    ("message", "keyword"),
+    [
+        ("我要投诉你们局里办事的王科长，态度太差还拖着不给办", "投诉"),
+        ("检测费我交了两次，怎么退款", "退款"),
+        ("跟供应商因为标准打官司了怎么办", "打官司"),
+        ("对处罚决定不服能申请行政复议吗", "行政复议"),
+        ("举报一家企业生产不合格产品", "举报"),
+    ],
+)
+def test_topics_staff_must_handle_escalate_but_stay_answerable(message: str, keyword: str) -> None:
+    intent = classify_intent(message, KEYWORDS)
+    assert (intent.kind, intent.keyword) == ("staff_topic", keyword)
+    assert intent.escalate
+    assert intent.answerable
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "今天天气",
+        "明天杭州天气怎么样",
+        "最近买哪只股票能涨",
+        "帮我写一首关于春天的诗",
+        "讲个笑话",
+        "What's the weather like?",
+    ],
+)
+def test_unrelated_topics_are_out_of_scope(message: str) -> None:
+    intent = classify_intent(message, KEYWORDS)
+    assert intent.kind == "out_of_scope"
+    assert intent.escalate
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "企业标准要公开吗",
+        "GB/T 19001-2016 还有效吗",
+        "气象行业标准里天气预报用语怎么规定",  # 天气, but about a standard
+        "人工智能相关的国家标准有哪些",  # 人工 inside 人工智能 is not a request for a person
+        "ISO 9001 对应哪个国标",
+        "ＧＢ／Ｔ １９００１ 还能用吗",
+        "你好，企业标准要公开吗？",
+        "罚多少？",
+        "Does an enterprise standard need to be published?",
+    ],
+)
+def test_ordinary_questions_are_questions(message: str) -> None:
+    intent = classify_intent(message, KEYWORDS)
+    assert intent.kind == "question", intent
+    assert not intent.escalate
+    assert intent.answerable
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("你好", "greeting"),
+        ("在吗？", "greeting"),
+        ("hello!", "greeting"),
+        ("谢谢", "thanks"),
+        ("好的，谢谢！", "thanks"),
+    ],
+)
+def test_greetings_and_thanks_are_not_escalated(message: str, kind: str) -> None:
+    intent = classify_intent(message, KEYWORDS)
+    assert intent.kind == kind
+    assert not intent.escalate
+    assert not intent.answerable
+
+
+def test_english_keywords_match_whole_words_only() -> None:
+    assert contains_keyword("need a human", "human")
+    assert not contains_keyword("humanity standards", "human")
+    assert not contains_keyword("reagents", "agent")
+
+
+def test_keyword_file_sections_are_parsed_and_normalised() -> None:
+    sections = parse_keyword_sections(
+        "# title\nintro line\n## human\nnote\n- 转人工\n-  ＡＧＥＮＴ \n## other\n- x\n"
+    )
+    assert sections == {"human": ("转人工", "agent"), "other": ("x",)}
+
+
+def test_every_intent_list_is_loaded_from_the_prompt_file() -> None:
+    for name, values in vars(KEYWORDS).items():
+        assert values, f"prompts/intent_keywords.md has no {name} section"
