@@ -65,8 +65,12 @@ def run_stdbot(variant: str, corpus: str, golden: str, data_dir: str, repeat: in
 
     weights = {
         "hybrid": RetrievalSettings(),
-        "dense": RetrievalSettings(bm25_weight=0, dense_weight=1, standard_boost=0, source_boost=0, authority_boost=0),
-        "bm25": RetrievalSettings(bm25_weight=1, dense_weight=0, standard_boost=0, source_boost=0, authority_boost=0),
+        "dense": RetrievalSettings(
+            bm25_weight=0, dense_weight=1, standard_boost=0, source_boost=0, authority_boost=0
+        ),
+        "bm25": RetrievalSettings(
+            bm25_weight=1, dense_weight=0, standard_boost=0, source_boost=0, authority_boost=0
+        ),
     }[variant]
     settings = Settings(data_dir=Path(data_dir), retrieval=weights)
     kb = open_knowledge_base(settings)
@@ -79,7 +83,9 @@ def run_stdbot(variant: str, corpus: str, golden: str, data_dir: str, repeat: in
     return result
 
 
-def run_langchain_baseline(variant: str, corpus: str, golden: str, data_dir: str, repeat: int) -> dict[str, Any]:
+def run_langchain_baseline(
+    variant: str, corpus: str, golden: str, data_dir: str, repeat: int
+) -> dict[str, Any]:
     """The LangChain RAG tutorial: files loaded as text, 500-character recursive chunks, MiniLM, Chroma."""
     import chromadb
     from chromadb.config import Settings as ChromaClientSettings
@@ -113,7 +119,16 @@ def run_langchain_baseline(variant: str, corpus: str, golden: str, data_dir: str
     ranks: list[int | None] = []
     for q in questions:
         found = search(q.question, 10)
-        ranks.append(next((i for i, d in enumerate(found, 1) if _baseline_relevant(q, d, titles, find_standard_numbers)), None))
+        ranks.append(
+            next(
+                (
+                    i
+                    for i, d in enumerate(found, 1)
+                    if _baseline_relevant(q, d, titles, find_standard_numbers)
+                ),
+                None,
+            )
+        )
     n = len(questions)
     metrics = {
         "hit@1": sum(1 for r in ranks if r == 1) / n,
@@ -138,9 +153,9 @@ def _baseline_relevant(question: Any, doc: Any, titles: frozenset[str], find_num
     for rel in question.relevant:
         if rel.standard is not None and rel.standard in numbers:
             return True
-        if rel.source is not None and _source_matches(rel.source, doc.metadata["source"], titles):
-            if rel.clause is None or rel.clause in text:
-                return True
+        source_ok = rel.source is not None and _source_matches(rel.source, doc.metadata["source"], titles)
+        if source_ok and (rel.clause is None or rel.clause in text):
+            return True
     return False
 
 
@@ -153,14 +168,19 @@ def _corpus_files(corpus: Path) -> list[Path]:
     return files
 
 
-def _child(target: str, variant: str, corpus: str, golden: str, data_dir: str, repeat: int, queue: Any) -> None:
+def _child(
+    target: str, variant: str, corpus: str, golden: str, data_dir: str, repeat: int, queue: Any
+) -> None:
     queue.put(globals()[target](variant, corpus, golden, data_dir, repeat))
 
 
 def _in_process(target: str, variant: str, args: argparse.Namespace, data_dir: str) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(target, variant, str(args.corpus), str(args.golden), data_dir, args.repeat, queue))
+    proc = ctx.Process(
+        target=_child,
+        args=(target, variant, str(args.corpus), str(args.golden), data_dir, args.repeat, queue),
+    )
     proc.start()
     result: dict[str, Any] = queue.get()
     proc.join()
@@ -175,7 +195,9 @@ def build_index(corpus: Path, data_dir: Path) -> dict[str, float]:
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "bot", "--data-dir", str(data_dir), "ingest", *sources],
-            check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            cwd=ROOT,
         )
         timings[f"ingest_{label}_s"] = time.perf_counter() - started
     registry = json.loads((data_dir / "registry.json").read_text(encoding="utf-8"))
@@ -186,8 +208,19 @@ def build_index(corpus: Path, data_dir: Path) -> dict[str, float]:
 def ask_rss(data_dir: Path) -> float:
     """Peak RSS of one `stdbot ask` process, in MB."""
     subprocess.run(
-        [sys.executable, "-m", "bot", "--data-dir", str(data_dir), "ask", "企业标准要自我声明公开吗", "--json"],
-        check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--data-dir",
+            str(data_dir),
+            "ask",
+            "企业标准要自我声明公开吗",
+            "--json",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
     )
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -234,7 +267,8 @@ def _markdown(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"stdbot ingest of the corpus: {build['chunks']:.0f} chunks, cold {build['ingest_cold_s']:.1f} s, "
-        f"unchanged rebuild {build['ingest_unchanged_s']:.1f} s; `stdbot ask` peak RSS {report['ask_peak_rss_mb']:.0f} MB"
+        f"unchanged rebuild {build['ingest_unchanged_s']:.1f} s; "
+        f"`stdbot ask` peak RSS {report['ask_peak_rss_mb']:.0f} MB"
     )
     return "\n".join(lines)
 

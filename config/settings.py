@@ -58,20 +58,21 @@ class RetrievalSettings(Section):
     """How many candidates each retriever yields and how their ranks are fused."""
 
     top_k: int = Field(5, ge=1, le=50)
-    candidates: int = Field(40, ge=5, le=500)
-    rrf_k: int = Field(60, ge=1)
+    candidates: int = Field(100, ge=5, le=500)
+    rrf_k: int = Field(20, ge=1)
     bm25_weight: float = Field(1.0, ge=0)
     dense_weight: float = Field(0.6, ge=0)
-    standard_boost: float = Field(0.05, ge=0)
-    source_boost: float = Field(0.02, ge=0)
-    authority_boost: float = Field(0.002, ge=0)
+    standard_boost: float = Field(0.1, ge=0)
+    source_boost: float = Field(0.04, ge=0)
+    authority_boost: float = Field(0.0003, ge=0)
+    local_penalty: float = Field(0.006, ge=0)
 
 
 class AnswerSettings(Section):
     """Thresholds of the answer chain."""
 
     faq_threshold: float = Field(0.6, ge=0, le=1)
-    escalate_below: float = Field(0.35, ge=0, le=1)
+    escalate_below: float = Field(0.15, ge=0, le=1)
     max_question_chars: int = Field(2000, ge=10)
     extractive_passages: int = Field(3, ge=1, le=10)
     passage_chars: int = Field(300, ge=50)

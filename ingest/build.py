@@ -87,7 +87,9 @@ def build_knowledge_base(
                 done += n
                 notify("embed", done, len(chunks))
 
-            vectors, cached = cache.embed(model_id, [embedding_text(c) for c in chunks], embeddings.embed_array, on_batch=on_batch)
+            vectors, cached = cache.embed(
+                model_id, [embedding_text(c) for c in chunks], embeddings.embed_array, on_batch=on_batch
+            )
         finally:
             cache.close()
         notify("embed", len(chunks), len(chunks))

@@ -23,14 +23,20 @@ class EmbeddingCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path)
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, data BLOB NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS vectors "
+            "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, data BLOB NOT NULL)"
         )
 
     def close(self) -> None:
         self._db.close()
 
     def embed(
-        self, model_id: str, texts: Sequence[str], embed: EmbedFn, *, on_batch: Callable[[int], None] | None = None
+        self,
+        model_id: str,
+        texts: Sequence[str],
+        embed: EmbedFn,
+        *,
+        on_batch: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, int]:
         """Vectors for `texts` (in order) and how many of them came from the cache."""
         keys = [text_key(model_id, t) for t in texts]
@@ -41,7 +47,10 @@ class EmbeddingCache:
         for start in range(0, len(missing), batch):
             part = missing[start : start + batch]
             vectors = embed([texts[i] for _, i in part])
-            rows = [(k, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for (k, _), v in zip(part, vectors, strict=True)]
+            rows = [
+                (k, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes())
+                for (k, _), v in zip(part, vectors, strict=True)
+            ]
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
             self._db.commit()
             for (key, _), vector in zip(part, vectors, strict=True):

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 CATALOG_FOUND_CONFIDENCE = 0.95
 CATALOG_MISSING_CONFIDENCE = 0.6
-FAQ_CANDIDATES = 10
+FAQ_CANDIDATES = 5
 QUESTION = Intent("question")
 _NUMBER_MARK = "§"
 _CLAUSE = re.compile(r"[^，,。？?！!；;\n]+[，,。？?！!；;\n]*")
@@ -103,6 +103,14 @@ class Answerer:
         )
         assert turn.answer is not None
         return turn.answer
+
+    def resolve(self, question: str, conversation: str | None) -> str:
+        """The question with a follow-up resolved against its conversation, remembered for the next."""
+        if conversation is None:
+            return question
+        resolution = resolve_followup(question, self.memory.previous(conversation), self.vocabulary)
+        self.memory.remember(conversation, resolution.question)
+        return resolution.question
 
     def _build_chain(self) -> Runnable[Turn, Turn]:
         answered: Runnable[Turn, Turn] = RunnablePassthrough()
@@ -175,7 +183,7 @@ class Answerer:
         if self._asks_only_status(turn.question, numbers):
             draft = Draft(facts, "catalog", confidence, citations, (*missing, "catalog_only"))
             return self._finish(turn, draft)
-        rest = self._draft_from_knowledge(turn.question)
+        rest = self._draft_from_knowledge(_without_numbers(turn.question, numbers))
         if not rest.relevant:
             draft = Draft(
                 facts, "catalog", min(confidence, rest.confidence), citations, missing + rest.reasons
@@ -308,3 +316,11 @@ def catalogue_citations(lookup: CatalogueLookup) -> tuple[Citation, ...]:
         Citation(r.source or source, "catalog", (), r.number, 1.0, f"{r.number} {r.title}（{r.status}）")
         for r in unique.values()
     )
+
+
+def _without_numbers(question: str, numbers: Sequence[NumberMatch]) -> str:
+    """The question with the standard numbers cut out: the catalogue already answers for them, so
+    what is left must be found in the passages on its own merits."""
+    for match in sorted(numbers, key=lambda m: m.start, reverse=True):
+        question = question[: match.start] + question[match.end :]
+    return question.strip() or question

@@ -42,7 +42,9 @@ class UniversalSentenceEncoder(Embeddings):
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
         encoder = self._load()
-        parts = [encoder.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        parts = [
+            encoder.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)
+        ]
         return np.asarray(np.vstack(parts), dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

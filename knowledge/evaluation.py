@@ -102,7 +102,9 @@ def load_golden(path: Path) -> list[GoldenQuestion]:
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise StdbotError(f"评测集第 {number} 行格式错误 / golden set {path} line {number}: {exc}") from None
+            raise StdbotError(
+                f"评测集第 {number} 行格式错误 / golden set {path} line {number}: {exc}"
+            ) from None
     return questions
 
 
@@ -130,7 +132,9 @@ def evaluate(
         rank = None
         if q.relevant:
             hits = search(resolved, 10)
-            rank = next((i for i, h in enumerate(hits, 1) if any(r.matches(h, titles) for r in q.relevant)), None)
+            rank = next(
+                (i for i, h in enumerate(hits, 1) if any(r.matches(h, titles) for r in q.relevant)), None
+            )
         results.append(QuestionResult(q, rank, escalated, contains, latency, mode))
     return EvalReport(_metrics(results, with_answers=ask is not None), tuple(results))
 

@@ -41,7 +41,8 @@ def open_knowledge_base(
     number = version if version is not None else state.active
     if number is None:
         raise KnowledgeBaseError(
-            f"知识库为空，请先导入资料：stdbot ingest PATH / no active knowledge base in {settings.data_dir}; "
+            "知识库为空，请先导入资料：stdbot ingest PATH / "
+            f"no active knowledge base in {settings.data_dir}; "
             "run `stdbot ingest PATH` first"
         )
     info = state.get(number)
@@ -50,7 +51,8 @@ def open_knowledge_base(
     if info.embedding != model_id:
         raise KnowledgeBaseError(
             f"知识库版本 {number} 用 {info.embedding} 建立，当前设置的嵌入模型是 {model_id}，请重新导入 / "
-            f"version {number} was built with embedding {info.embedding}, settings select {model_id}: re-ingest"
+            f"version {number} was built with embedding {info.embedding}, "
+            f"settings select {model_id}: re-ingest"
         )
     directory = registry.version_dir(number)
     return KnowledgeBase(
@@ -69,6 +71,8 @@ def _open_retriever(
         chunks = read_chunks(directory)
         bm25 = BM25Index.load(directory / BM25_DIR)
     except (OSError, ValueError) as exc:
-        raise KnowledgeBaseError(f"知识库版本 {info.version} 的文件缺失或损坏 / version files unreadable: {exc}") from None
+        raise KnowledgeBaseError(
+            f"知识库版本 {info.version} 的文件缺失或损坏 / version files unreadable: {exc}"
+        ) from None
     vectors = VectorCollection(connect(settings.chroma, settings.data_dir), info.collection)
     return HybridRetriever(chunks, bm25, vectors, embeddings, settings.retrieval)

@@ -83,7 +83,9 @@ class Registry:
         except FileNotFoundError:
             return EMPTY
         except (OSError, ValueError) as exc:
-            raise KnowledgeBaseError(f"知识库版本登记文件损坏 / registry unreadable: {self.path}: {exc}") from None
+            raise KnowledgeBaseError(
+                f"知识库版本登记文件损坏 / registry unreadable: {self.path}: {exc}"
+            ) from None
         return RegistryState(
             active=raw.get("active"),
             history=tuple(raw.get("history", ())),

@@ -3,6 +3,7 @@ rank, then steered by what the question names (a standard number, a law, a place
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -18,9 +19,13 @@ from knowledge.tokenize import normalise_text, tokenize
 from knowledge.types import Chunk, Hit
 from knowledge.vectorstore import VectorCollection
 
-# National law outranks regulation outranks departmental rule; a local regulation only leads when
-# the question names its place.
+# Between passages that match equally well, national law goes before regulation before departmental
+# rule (a tie-break, kept small: the better-matching article should still win). A local regulation
+# is held back unless the question names its place.
 AUTHORITY: dict[str, int] = {"law": 3, "regulation": 2, "rule": 1, "faq": 2, "standard": 1, "catalog": 1}
+
+
+_RECENT_VECTORS = 64
 
 
 @dataclass
@@ -55,6 +60,8 @@ class HybridRetriever:
                 self._by_standard.setdefault(number, []).append(i)
                 self._by_standard.setdefault(_strip_year(number), []).append(i)
         self._sources = SourceNames(c.source for c in self.chunks if c.kind not in ("faq", "catalog"))
+        self._recent_vectors: dict[str, np.ndarray] = {}
+        self._recent_lock = threading.Lock()
         self._kinds = np.array([c.kind for c in self.chunks])
         self._statuses = np.array([c.status or "" for c in self.chunks])
 
@@ -84,19 +91,33 @@ class HybridRetriever:
                 cand.fused += settings.bm25_weight / (settings.rrf_k + rank)
 
         if settings.dense_weight > 0 and self._vectors is not None and self._embeddings is not None:
-            vector = self._embeddings.embed_array([text])[0]
+            vector = self.query_vector(text)
             matches = self._vectors.query(vector, settings.candidates, kinds=kinds, statuses=statuses)
             for rank, match in enumerate(matches, start=1):
-                index = self._position.get(match.chunk_id)
-                if index is None:
+                position = self._position.get(match.chunk_id)
+                if position is None:
                     continue
-                cand = candidates.setdefault(index, _Candidate(index))
+                cand = candidates.setdefault(position, _Candidate(position))
                 cand.dense = match.similarity
                 cand.fused += settings.dense_weight / (settings.rrf_k + rank)
 
         self._steer(text, candidates, allowed)
         ranked = sorted(candidates.values(), key=lambda c: (-c.fused, c.index))[:k]
         return [Hit(self.chunks[c.index], c.fused, c.bm25, c.dense) for c in ranked]
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The question's embedding; the last few are kept, since one question is searched several
+        times while it is answered (FAQ match, passages)."""
+        assert self._embeddings is not None
+        with self._recent_lock:
+            vector = self._recent_vectors.get(text)
+        if vector is None:
+            vector = self._embeddings.embed_array([text])[0]
+            with self._recent_lock:
+                if len(self._recent_vectors) >= _RECENT_VECTORS:
+                    self._recent_vectors.pop(next(iter(self._recent_vectors)))
+                self._recent_vectors[text] = vector
+        return vector
 
     def _mask(self, kinds: Collection[str] | None, statuses: Collection[str] | None) -> np.ndarray | None:
         if not kinds and not statuses:
@@ -133,8 +154,10 @@ class HybridRetriever:
                 cand.fused += settings.source_boost
             if about_penalty and _is_penalty(chunk):
                 cand.fused += settings.source_boost / 2
-            level = AUTHORITY.get(chunk.kind, 1) if place is None else (3 if place in places else 0)
-            cand.fused += settings.authority_boost * level
+            if place is None:
+                cand.fused += settings.authority_boost * AUTHORITY.get(chunk.kind, 1)
+            elif place not in places:
+                cand.fused -= settings.local_penalty
 
 
 def _is_penalty(chunk: Chunk) -> bool:

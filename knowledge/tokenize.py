@@ -65,11 +65,20 @@ def tokenize(text: str, *, expand: bool = False) -> list[str]:
             tokens.append(article)
         for clause in _CLAUSE.findall(part):
             tokens.append(clause)
-        for word in jieba.cut_for_search(part):
-            word = word.strip().lower()
-            if not word or word in STOPWORDS or _PUNCT_ONLY.match(word):
-                continue
-            tokens.append(word)
-            if expand:
-                tokens.extend(SYNONYMS.get(word, ()))
+        tokens.extend(_words(part))
+    if expand:
+        lowered = text.lower()
+        for phrase, formal in SYNONYMS.items():
+            if phrase in lowered:
+                for term in formal:
+                    tokens.extend(_words(term))
     return tokens
+
+
+def _words(text: str) -> list[str]:
+    words = []
+    for word in jieba.cut_for_search(text):
+        word = word.strip().lower()
+        if word and word not in STOPWORDS and not _PUNCT_ONLY.match(word):
+            words.append(word)
+    return words

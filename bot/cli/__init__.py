@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
+from bot.cli import evaluate, ingest, kb, query  # noqa: F401  (registers the commands)
 from bot.cli.app import app
-from bot.cli import ingest, kb, query, evaluate  # noqa: F401  (registers the commands)
 
 __all__ = ["app"]

@@ -49,7 +49,14 @@ def evaluate_command(
         answerer = Answerer(open_knowledge_base(settings), settings)
     except StdbotError as exc:
         fail(str(exc))
-    unknown = set(thresholds) - {"hit@1", "hit@5", "mrr", "escalation_precision", "escalation_recall", "answer_contains"}
+    unknown = set(thresholds) - {
+        "hit@1",
+        "hit@5",
+        "mrr",
+        "escalation_precision",
+        "escalation_recall",
+        "answer_contains",
+    }
     if unknown:
         fail(f"未知指标 / unknown metric: {', '.join(sorted(unknown))}")
 
@@ -77,7 +84,9 @@ def _print_report(report: EvalReport) -> None:
     table.add_column("指标 / metric")
     table.add_column("数值 / value", justify="right")
     for name, value in report.metrics.items():
-        table.add_row(name, f"{value:.3f}" if not name.endswith("_ms") and name != "questions" else f"{value:.1f}")
+        table.add_row(
+            name, f"{value:.3f}" if not name.endswith("_ms") and name != "questions" else f"{value:.1f}"
+        )
     console.print(table)
     misses = report.to_json()["misses"]
     for miss in misses[:15]:

@@ -53,9 +53,18 @@ def _print_state(state: RegistryState) -> None:
         console.print("还没有知识库版本，请先运行 stdbot ingest / no versions yet: run `stdbot ingest`")
         return
     table = Table(title="知识库版本 / knowledge-base versions")
-    for column in ("版本", "启用 / active", "建立时间 / created", "片段 / chunks", "目录 / records", "嵌入 / embedding"):
+    for column in (
+        "版本",
+        "启用 / active",
+        "建立时间 / created",
+        "片段 / chunks",
+        "目录 / records",
+        "嵌入 / embedding",
+    ):
         table.add_column(column)
     for info in sorted(state.versions, key=lambda v: v.version):
         mark = "●" if info.version == state.active else ""
-        table.add_row(f"v{info.version}", mark, info.created_at, str(info.chunks), str(info.records), info.embedding)
+        table.add_row(
+            f"v{info.version}", mark, info.created_at, str(info.chunks), str(info.records), info.embedding
+        )
     console.print(table)

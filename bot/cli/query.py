@@ -45,7 +45,7 @@ def _batch(path: Path) -> Iterator[tuple[str, str | None] | str]:
             raw = json.loads(line)
             yield str(raw["question"]), (str(raw["conversation"]) if raw.get("conversation") else None)
         except (ValueError, KeyError, TypeError) as exc:
-            yield f"第 {number} 行不是含 question 字段的 JSON / line {number} is not JSON with a question: {exc}"
+            yield f"第 {number} 行不是含 question 的 JSON / line {number}: not JSON with a question: {exc}"
 
 
 def _emit(data: object) -> None:

@@ -82,7 +82,9 @@ def test_eval_reports_metrics_and_fails_under_threshold(data_dir: Path) -> None:
     code, output = run(data_dir, "eval", str(golden), "--json")
     assert code == 0, output
     metrics = json.loads(output)["metrics"]
-    assert {"hit@1", "hit@5", "mrr", "escalation_precision", "escalation_recall", "answer_contains"} <= set(metrics)
+    assert {"hit@1", "hit@5", "mrr", "escalation_precision", "escalation_recall", "answer_contains"} <= set(
+        metrics
+    )
     code, output = run(data_dir, "eval", str(golden), "--fail-under", "hit@5=1.01")
     assert code == 1 and "hit@5" in output
 

@@ -26,7 +26,9 @@ def test_environment_overrides_file_and_file_overrides_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "stdbot.toml"
-    config.write_text('data_dir = "/srv/stdbot"\n[llm]\nmodel = "qwen-plus"\ntimeout_s = 5\n', encoding="utf-8")
+    config.write_text(
+        'data_dir = "/srv/stdbot"\n[llm]\nmodel = "qwen-plus"\ntimeout_s = 5\n', encoding="utf-8"
+    )
     monkeypatch.setenv("STDBOT_LLM__TIMEOUT_S", "7.5")
     monkeypatch.setenv("STDBOT_LLM__BASE_URL", "http://127.0.0.1:9/v1")
     settings = load_settings(config)
@@ -67,7 +69,7 @@ def test_unknown_key_in_file_is_refused(tmp_path: Path) -> None:
 def test_malformed_toml_and_missing_file(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[llm\nmodel=", encoding="utf-8")
-    with pytest.raises(SettingsError, match="bad.toml"):
+    with pytest.raises(SettingsError, match=r"bad\.toml"):
         load_settings(config)
-    with pytest.raises(SettingsError, match="missing.toml"):
+    with pytest.raises(SettingsError, match=r"missing\.toml"):
         load_settings(tmp_path / "missing.toml")

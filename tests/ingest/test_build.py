@@ -65,7 +65,9 @@ def test_build_open_search_and_rollback(tmp_path: Path, embeddings: UniversalSen
     assert reopened.retriever.search("伪造产地怎么处罚", 1)[0].chunk.clauses == ("第四条",)
 
 
-def test_build_without_activation_keeps_serving_old_version(tmp_path: Path, embeddings: UniversalSentenceEncoder) -> None:
+def test_build_without_activation_keeps_serving_old_version(
+    tmp_path: Path, embeddings: UniversalSentenceEncoder
+) -> None:
     settings = Settings(data_dir=tmp_path / "var")
     folder = _corpus(tmp_path)
     build_knowledge_base([folder], settings, embeddings=embeddings)
@@ -74,7 +76,9 @@ def test_build_without_activation_keeps_serving_old_version(tmp_path: Path, embe
     assert open_knowledge_base(settings, embeddings=embeddings).version == 1
 
 
-def test_failed_file_is_reported_and_the_rest_ingests(tmp_path: Path, embeddings: UniversalSentenceEncoder) -> None:
+def test_failed_file_is_reported_and_the_rest_ingests(
+    tmp_path: Path, embeddings: UniversalSentenceEncoder
+) -> None:
     settings = Settings(data_dir=tmp_path / "var")
     folder = _corpus(tmp_path)
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n this is not a pdf at all")
@@ -97,4 +101,6 @@ def test_nothing_to_ingest_registers_nothing(tmp_path: Path, embeddings: Univers
 
 def test_missing_path_is_named(tmp_path: Path, embeddings: UniversalSentenceEncoder) -> None:
     with pytest.raises(KnowledgeBaseError, match="no-such-folder"):
-        build_knowledge_base([tmp_path / "no-such-folder"], Settings(data_dir=tmp_path), embeddings=embeddings)
+        build_knowledge_base(
+            [tmp_path / "no-such-folder"], Settings(data_dir=tmp_path), embeddings=embeddings
+        )

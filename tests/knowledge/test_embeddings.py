@@ -49,11 +49,11 @@ def test_sentence_transformers_backend_with_bundled_minilm() -> None:
 
 
 def test_sentence_transformers_requires_a_model_name() -> None:
-    with pytest.raises(ValueError, match="embedding.model"):
+    with pytest.raises(ValueError, match=r"embedding\.model"):
         EmbeddingSettings(backend="sentence-transformers")
 
 
 def test_missing_sentence_transformers_model_is_a_settings_error(tmp_path: object) -> None:
     embeddings = SentenceTransformerEmbeddings("/nonexistent/model-dir")
-    with pytest.raises(SettingsError, match="embedding.model"):
+    with pytest.raises(SettingsError, match=r"embedding\.model"):
         embeddings.embed_query("x")
