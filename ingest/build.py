@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config.settings import Settings
+from ingest.build_cache import BuildCache
 from ingest.collect import Collected, FileReport, collect
-from ingest.embed_cache import EmbeddingCache
 from knowledge.bm25_index import BM25Index
 from knowledge.catalogue import Catalogue
 from knowledge.embeddings import ArrayEmbeddings, build_embeddings
 from knowledge.errors import KnowledgeBaseError
 from knowledge.registry import Registry, VersionInfo
-from knowledge.tokenize import tokenize
+from knowledge.tokenize import TOKENIZER_ID, tokenize
 from knowledge.types import Chunk
 from knowledge.vectorstore import VectorCollection, connect, drop_collection, embedding_text
 from knowledge.version_files import BM25_DIR, CATALOGUE_FILE, write_chunks
@@ -78,7 +78,7 @@ def build_knowledge_base(
     collection_name = f"stdbot_kb_v{version}"
     client = connect(settings.chroma, settings.data_dir)
     try:
-        cache = EmbeddingCache(settings.data_dir / "embedding_cache.sqlite")
+        cache = BuildCache(settings.data_dir / "build_cache.sqlite")
         try:
             done = 0
 
@@ -90,13 +90,14 @@ def build_knowledge_base(
             vectors, cached = cache.embed(
                 model_id, [embedding_text(c) for c in chunks], embeddings.embed_array, on_batch=on_batch
             )
+            notify("embed", len(chunks), len(chunks))
+            tokens = cache.tokens(TOKENIZER_ID, [_keyword_text(c) for c in chunks], tokenize)
         finally:
             cache.close()
-        notify("embed", len(chunks), len(chunks))
         collection = VectorCollection(client, collection_name, create=True)
         collection.add(chunks, vectors)
         notify("index", 1, 3)
-        BM25Index.build([tokenize(_keyword_text(c)) for c in chunks]).save(directory / BM25_DIR)
+        BM25Index.build(tokens).save(directory / BM25_DIR)
         notify("index", 2, 3)
         write_chunks(directory, chunks)
         Catalogue(collected.records).save(directory / CATALOGUE_FILE)

@@ -9,13 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.catalogue_loader import (
-    catalogue_chunks,
-    load_catalogue_file,
-    looks_like_adoption_map,
-    looks_like_catalogue,
-    merge_adoptions,
-)
+from ingest.catalogue_chunks import catalogue_chunks
+from ingest.catalogue_columns import looks_like_adoption_map, looks_like_catalogue
+from ingest.catalogue_loader import load_catalogue_file, merge_adoptions
 from ingest.documents import SourceDocument, read_text
 from ingest.loaders import DOCUMENT_SUFFIXES, load_document
 from ingest.loaders.faq import EXPECTED, faq_columns, faq_document, read_csv_rows, read_xlsx_rows

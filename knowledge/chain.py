@@ -15,7 +15,8 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, R
 
 import prompts
 from config.settings import Settings
-from knowledge.catalogue import CatalogueLookup, describe_lookup
+from knowledge.catalogue import CatalogueLookup
+from knowledge.catalogue_answer import describe_lookup
 from knowledge.confidence import retrieval_confidence
 from knowledge.errors import LLMError
 from knowledge.extractive import build_extractive_answer, passage_label

@@ -3,6 +3,7 @@ clause ids kept as single tokens and colloquial terms expanded to the formal one
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -17,6 +18,12 @@ _ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇两\d]+[条�
 _CLAUSE = re.compile(r"(?<![\d.])\d{1,2}(?:\.\d{1,2}){1,3}(?![\d.])")
 _WORD = re.compile(r"[\w/.-]+", re.UNICODE)
 _PUNCT_ONLY = re.compile(r"^[\W_]+$", re.UNICODE)
+
+TOKENIZER_ID = (
+    "jieba-search/1/"
+    + hashlib.sha256(repr((jieba.__version__, USER_WORDS, sorted(STOPWORDS))).encode()).hexdigest()[:16]
+)
+"""Names what `tokenize` does to a document; cached tokens of another tokenizer are not reused."""
 
 _init_lock = threading.Lock()
 _initialised = False

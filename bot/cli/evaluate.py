@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from bot.cli.app import Context, DataDirOption, app, console, fail
-from knowledge.chain import Answerer
 from knowledge.errors import StdbotError
 from knowledge.evaluation import EvalReport, evaluate, load_golden
 from knowledge.kb import open_knowledge_base
 from knowledge.types import Answer
+
+if TYPE_CHECKING:
+    pass
 
 
 def _parse_thresholds(items: list[str]) -> dict[str, float]:
@@ -42,6 +44,8 @@ def evaluate_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """在评测集上测量检索与回答 / measure retrieval and answers on a golden set."""
+    from knowledge.chain import Answerer  # imported here: the answer chain pulls in LangChain
+
     thresholds = _parse_thresholds(fail_under or [])
     settings = ctx.ensure_object(Context).settings(data_dir)
     try:

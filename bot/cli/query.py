@@ -6,17 +6,19 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markdown import Markdown
 from rich.table import Table
 
 from bot.cli.app import Context, DataDirOption, app, console, fail
-from knowledge.chain import Answerer
 from knowledge.errors import StdbotError
 from knowledge.kb import open_knowledge_base
 from knowledge.types import Answer, Citation
+
+if TYPE_CHECKING:
+    from knowledge.chain import Answerer
 
 BatchOption = Annotated[
     Path | None, typer.Option("--batch", help="JSONL 文件，每行一个 question / one question per line")
@@ -25,6 +27,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="输出 JSON / print JS
 
 
 def _answerer(ctx: typer.Context, data_dir: Path | None) -> Answerer:
+    from knowledge.chain import Answerer  # imported here: the answer chain pulls in LangChain
+
     settings = ctx.ensure_object(Context).settings(data_dir)
     try:
         return Answerer(open_knowledge_base(settings), settings)

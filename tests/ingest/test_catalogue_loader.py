@@ -9,17 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from ingest.catalogue_loader import (
-    Adoption,
-    catalogue_chunks,
-    load_catalogue_file,
+from ingest.catalogue_chunks import catalogue_chunks
+from ingest.catalogue_columns import (
     looks_like_adoption_map,
     looks_like_catalogue,
-    merge_adoptions,
     normalise_date,
     normalise_status,
 )
-from knowledge.catalogue import Catalogue, describe_lookup
+from ingest.catalogue_loader import Adoption, load_catalogue_file, merge_adoptions
+from knowledge.catalogue import Catalogue
+from knowledge.catalogue_answer import describe_lookup
 from knowledge.errors import LoaderError
 from knowledge.types import CatalogueRecord
 

@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 
 import prompts
-from knowledge.catalogue import (
-    Catalogue,
-    adoption_entry,
-    describe_lookup,
-    split_adoption_entry,
-)
+from knowledge.catalogue import Catalogue, adoption_entry, split_adoption_entry
+from knowledge.catalogue_answer import describe_lookup
 from knowledge.errors import KnowledgeBaseError, StandardNumberError
 from knowledge.standard_numbers import find_standard_numbers, parse_standard_number
 from knowledge.types import CatalogueRecord

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.embed_cache import EmbeddingCache
+from ingest.build_cache import BuildCache
 
 
 class CountingEmbedder:
@@ -18,13 +18,13 @@ class CountingEmbedder:
 
 def test_second_run_embeds_only_new_texts(tmp_path: Path) -> None:
     embed = CountingEmbedder()
-    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    cache = BuildCache(tmp_path / "cache.sqlite")
     first, cached = cache.embed("m", ["甲", "乙乙", "甲"], embed)
     assert cached == 0 and first.shape == (3, 3)
     assert first[0].tolist() == first[2].tolist()
     cache.close()
 
-    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    cache = BuildCache(tmp_path / "cache.sqlite")
     second, cached = cache.embed("m", ["乙乙", "丙丙丙", "甲"], embed)
     assert cached == 2
     assert embed.calls[-1] == ["丙丙丙"]
@@ -33,7 +33,24 @@ def test_second_run_embeds_only_new_texts(tmp_path: Path) -> None:
 
 def test_model_is_part_of_the_key(tmp_path: Path) -> None:
     embed = CountingEmbedder()
-    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    cache = BuildCache(tmp_path / "cache.sqlite")
     cache.embed("model-a", ["甲"], embed)
     _, cached = cache.embed("model-b", ["甲"], embed)
     assert cached == 0 and len(embed.calls) == 2
+
+
+def test_tokens_are_cached_per_tokenizer(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def tokenize(text: str) -> list[str]:
+        calls.append(text)
+        return list(text)
+
+    cache = BuildCache(tmp_path / "cache.sqlite")
+    assert cache.tokens("t1", ["甲乙", "丙"], tokenize) == [["甲", "乙"], ["丙"]]
+    cache.close()
+    cache = BuildCache(tmp_path / "cache.sqlite")
+    assert cache.tokens("t1", ["丙", "丁"], tokenize) == [["丙"], ["丁"]]
+    assert calls == ["甲乙", "丙", "丁"]
+    cache.tokens("t2", ["丙"], tokenize)
+    assert calls[-1] == "丙"

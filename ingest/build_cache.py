@@ -1,8 +1,10 @@
-"""Embeddings cached by content hash, so a rebuild of unchanged sources embeds nothing again."""
+"""Embeddings and keyword tokens cached by content hash, so a rebuild of unchanged sources neither
+embeds nor tokenises them again."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,8 +18,11 @@ def text_key(model_id: str, text: str) -> str:
     return hashlib.sha256(f"{model_id}\x00{text}".encode()).hexdigest()
 
 
-class EmbeddingCache:
-    """A SQLite table of (model, hash) → float32 vector."""
+Tokenize = Callable[[str], list[str]]
+
+
+class BuildCache:
+    """SQLite tables of (model, text hash) → float32 vector and (tokenizer, text hash) → tokens."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,6 +31,7 @@ class EmbeddingCache:
             "CREATE TABLE IF NOT EXISTS vectors "
             "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, data BLOB NOT NULL)"
         )
+        self._db.execute("CREATE TABLE IF NOT EXISTS tokens (key TEXT PRIMARY KEY, data TEXT NOT NULL)")
 
     def close(self) -> None:
         self._db.close()
@@ -72,3 +78,22 @@ class EmbeddingCache:
             ):
                 found[key] = np.frombuffer(data, dtype=np.float32)
         return found
+
+    def tokens(self, tokenizer_id: str, texts: Sequence[str], tokenize: Tokenize) -> list[list[str]]:
+        """Keyword tokens for `texts` (in order), tokenising only texts not seen before."""
+        keys = [text_key(tokenizer_id, t) for t in texts]
+        found: dict[str, list[str]] = {}
+        wanted = list(set(keys))
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for key, data in self._db.execute(f"SELECT key, data FROM tokens WHERE key IN ({marks})", part):
+                found[key] = json.loads(data)
+        rows = []
+        for key, text in zip(keys, texts, strict=True):
+            if key not in found:
+                found[key] = tokenize(text)
+                rows.append((key, json.dumps(found[key], ensure_ascii=False)))
+        self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
+        self._db.commit()
+        return [found[k] for k in keys]
