@@ -9,7 +9,7 @@ from string import Template
 
 import prompts
 from knowledge.catalogue import split_adoption_entry
-from knowledge.catalogue_answer import catalogue_labels
+from knowledge.catalogue_answer import catalogue_labels, kind_label
 from knowledge.types import CatalogueRecord, Chunk
 
 
@@ -45,11 +45,7 @@ def _standards(record: CatalogueRecord) -> tuple[str, ...]:
 
 def _chunk_text(record: CatalogueRecord) -> str:
     labels = catalogue_labels()
-    kind = {True: labels["mandatory"], False: labels["recommended"], None: ""}[record.mandatory]
-    if record.number.startswith("T/"):
-        kind = labels["group"]
-    elif "/Z " in record.number:
-        kind = labels["guidance"]
+    kind = kind_label(record)
     text = prompts.render(
         "catalogue_chunk",
         number=record.number,

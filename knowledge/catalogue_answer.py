@@ -8,7 +8,7 @@ from string import Template
 
 import prompts
 from knowledge.catalogue import WITHDRAWN, CatalogueLookup, split_adoption_entry
-from knowledge.standard_numbers import StandardNumber, parse_standard_number
+from knowledge.standard_numbers import parse_standard_number
 from knowledge.types import CatalogueRecord
 
 
@@ -23,8 +23,10 @@ def catalogue_labels() -> dict[str, str]:
     return labels
 
 
-def _kind(record: CatalogueRecord, number: StandardNumber) -> str:
+def kind_label(record: CatalogueRecord) -> str:
+    """强制性标准 / 推荐性标准 / 团体标准 / 指导性技术文件, from the record or else its number."""
     labels = catalogue_labels()
+    number = parse_standard_number(record.number)
     if number.prefix.startswith("T/"):
         return labels["group"]
     if number.prefix.endswith("/Z"):
@@ -35,8 +37,7 @@ def _kind(record: CatalogueRecord, number: StandardNumber) -> str:
 
 def _record_text(record: CatalogueRecord) -> str:
     labels = catalogue_labels()
-    number = parse_standard_number(record.number)
-    kind = _kind(record, number)
+    kind = kind_label(record)
     text = prompts.render(
         "catalogue_found",
         number=record.number,

@@ -281,9 +281,7 @@ class Answerer:
     def _asks_only_status(self, question: str, numbers: Sequence[NumberMatch]) -> bool:
         """Whether every clause that asks something holds little beyond standard numbers and status
         words; clauses that ask nothing and name no number ("我们是做饮料的") are context."""
-        text = question
-        for match in sorted(numbers, key=lambda m: m.start, reverse=True):
-            text = f"{text[: match.start]} {_NUMBER_MARK} {text[match.end :]}"
+        text = _replace_numbers(question, numbers, f" {_NUMBER_MARK} ")
         for clause in _CLAUSE.findall(normalise_for_matching(text)):
             names_number = _NUMBER_MARK in clause
             if not names_number and not any(contains_keyword(clause, w) for w in self.interrogatives):
@@ -319,9 +317,13 @@ def catalogue_citations(lookup: CatalogueLookup) -> tuple[Citation, ...]:
     )
 
 
+def _replace_numbers(question: str, numbers: Sequence[NumberMatch], mark: str) -> str:
+    for match in sorted(numbers, key=lambda m: m.start, reverse=True):
+        question = f"{question[: match.start]}{mark}{question[match.end :]}"
+    return question
+
+
 def _without_numbers(question: str, numbers: Sequence[NumberMatch]) -> str:
     """The question with the standard numbers cut out: the catalogue already answers for them, so
     what is left must be found in the passages on its own merits."""
-    for match in sorted(numbers, key=lambda m: m.start, reverse=True):
-        question = question[: match.start] + question[match.end :]
-    return question.strip() or question
+    return _replace_numbers(question, numbers, "").strip() or question

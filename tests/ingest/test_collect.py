@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -133,9 +132,7 @@ def test_collect_is_deterministic_with_unique_ids(tmp_path: Path) -> None:
 def test_whole_shared_corpus() -> None:
     if not CORPUS.is_dir():
         pytest.skip("shared corpus absent")
-    started = time.perf_counter()
     collected = collect([CORPUS])
-    elapsed = time.perf_counter() - started
     assert collected.failed == ()
     assert len(collected.chunks) > 1500
     assert len(collected.records) > 2000
@@ -146,4 +143,3 @@ def test_whole_shared_corpus() -> None:
     assert files["标准化法(2017-11-04).md"].kind == "law"
     assert files["上海市标准化条例(2019-07-25).md"].kind == "local"
     assert any(record.adopts for record in collected.records)
-    assert elapsed < 10
