@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,6 +28,7 @@ from pydantic_settings import (
 from knowledge.errors import SettingsError
 
 CONFIG_ENV = "STDBOT_CONFIG"
+_HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
 
 class Section(BaseModel):
@@ -94,6 +106,117 @@ class LLMSettings(Section):
         return bool(self.base_url)
 
 
+class WebSettings(Section):
+    """The web server: where it listens, how it signs sessions and who may embed the chat page."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    secret_key: SecretStr | None = Field(
+        None, description="signs chat sessions and cookies; generated under data_dir on first start if unset"
+    )
+    allowed_frame_ancestors: list[str] = Field(
+        default_factory=lambda: ["'self'"], description="CSP frame-ancestors: sites that may embed /chat"
+    )
+    max_message_chars: int = Field(2000, ge=10, le=100_000)
+
+    @field_validator("allowed_frame_ancestors")
+    @classmethod
+    def _plain_sources(cls, value: list[str]) -> list[str]:
+        for source in value:
+            if not source or any(c.isspace() or c in ";," for c in source):
+                raise ValueError(
+                    f"每项应为一个来源，如 https://example.com 或 'self' / one source per item: {source!r}"
+                )
+        return value
+
+
+class DatabaseSettings(Section):
+    """The conversation store: a SQLite file under data_dir by default, or any SQLAlchemy URL."""
+
+    url: str | None = Field(
+        None, description="e.g. postgresql+psycopg://user:secret@127.0.0.1:5432/stdbot; unset: SQLite file"
+    )
+    echo: bool = False
+
+
+class HandoffSettings(Section):
+    """When a conversation goes to staff, and when staff are there to answer it."""
+
+    keywords: list[str] = Field(
+        default_factory=list,
+        description="more phrases that ask for a person, besides those in prompts/intent_keywords.md",
+    )
+    topics: list[str] = Field(
+        default_factory=lambda: ["投诉", "举报", "收费", "退费", "退款", "纠纷", "诉讼", "仲裁", "赔偿"],
+        description="topics staff must handle: a message naming one goes to staff",
+    )
+    low_confidence_turns: int = Field(2, ge=1, le=20, description="low-confidence answers in a row")
+    thumbs_down: bool = Field(True, description="a 👎 on an answer hands the conversation to staff")
+    timezone: str = "Asia/Shanghai"
+    hours: str = Field("09:00-17:30", description="staff hours each working day, HH:MM-HH:MM")
+    weekdays: list[int] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5], description="1 = Monday … 7 = Sunday"
+    )
+    holidays: list[date] = Field(default_factory=list, description="days off although a weekday")
+    workdays: list[date] = Field(default_factory=list, description="working days although a weekend (调休)")
+    answer_off_hours: bool = Field(
+        True, description="outside staff hours the bot keeps answering a conversation waiting for staff"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"未知时区 / unknown time zone: {value}") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_range(cls, value: str) -> str:
+        match = _HOURS.fullmatch(value.strip())
+        if match is None:
+            raise ValueError(f"工作时间格式应为 HH:MM-HH:MM / hours must look like 09:00-17:30: {value}")
+        start, end = (int(match[1]) * 60 + int(match[2]), int(match[3]) * 60 + int(match[4]))
+        if int(match[2]) > 59 or int(match[4]) > 59 or not 0 <= start < end <= 24 * 60:
+            raise ValueError(f"工作时间无效 / hours must be a range within one day: {value}")
+        return value.strip()
+
+    @field_validator("weekdays")
+    @classmethod
+    def _iso_weekdays(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= day <= 7 for day in value):
+            raise ValueError(f"工作日取值为 1（周一）到 7（周日）/ weekdays are 1 (Monday) to 7: {value}")
+        return sorted(set(value))
+
+
+class NotifySettings(Section):
+    """Where staff are told that a conversation waits for them: a WeCom group robot and/or a Telegram chat."""
+
+    wecom_webhook_url: SecretStr | None = Field(
+        None, description="企业微信群机器人 webhook URL (holds its key)"
+    )
+    telegram_token: SecretStr | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    console_base_url: str = Field("http://127.0.0.1:8080", description="links in notifications point here")
+    per_minute: int = Field(20, ge=1, le=600, description="messages per minute each target accepts")
+    timeout_s: float = Field(5.0, gt=0, le=60)
+    attempt_chars: int = Field(200, ge=20, le=2000, description="how much of the bot's attempt to show")
+
+    @model_validator(mode="after")
+    def _telegram_pair(self) -> NotifySettings:
+        if bool(self.telegram_token) != bool(self.telegram_chat_id):
+            raise ValueError("notify.telegram_token 与 telegram_chat_id 需同时设置 / set both or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.wecom_webhook_url or self.telegram_token)
+
+
 class Settings(BaseSettings):
     """All of stdbot's settings; built once at start and passed in."""
 
@@ -108,6 +231,10 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
+    handoff: HandoffSettings = HandoffSettings()
+    notify: NotifySettings = NotifySettings()
+    database: DatabaseSettings = DatabaseSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(

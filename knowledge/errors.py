@@ -38,3 +38,11 @@ class QuestionError(StdbotError):
 
 class LLMError(StdbotError):
     """The language-model endpoint failed or answered out of protocol."""
+
+
+class StoreError(StdbotError):
+    """The conversation store refused an operation (missing row, wrong state, duplicate name)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or used right now (server down, bad URL, locked)."""

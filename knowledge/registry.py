@@ -92,12 +92,14 @@ class Registry:
             versions=tuple(VersionInfo.from_dict(v) for v in raw.get("versions", ())),
         )
 
-    def stamp(self) -> float:
-        """Changes whenever the registry is rewritten; cheap to poll."""
+    def stamp(self) -> tuple[int, int, int]:
+        """Changes whenever the registry is rewritten (each rewrite is a new file, so a new inode even
+        within one timestamp tick); cheap to poll."""
         try:
-            return self.path.stat().st_mtime_ns
+            status = self.path.stat()
         except FileNotFoundError:
-            return 0.0
+            return (0, 0, 0)
+        return (status.st_ino, status.st_mtime_ns, status.st_size)
 
     @contextmanager
     def _locked(self) -> Iterator[RegistryState]:

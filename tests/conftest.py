@@ -6,6 +6,25 @@ from collections.abc import Iterator
 
 import pytest
 from support.openai_server import FakeOpenAIServer
+from support.store_fixtures import (
+    backend,
+    empty_database_url,
+    migrated_postgres_url,
+    migrated_sqlite_file,
+    postgres_server,
+    store,
+    store_url,
+)
+
+__all__ = [
+    "backend",
+    "empty_database_url",
+    "migrated_postgres_url",
+    "migrated_sqlite_file",
+    "postgres_server",
+    "store",
+    "store_url",
+]
 
 
 @pytest.fixture

@@ -1,0 +1,272 @@
+"""The one flow every channel's messages go through.
+
+persist first → drop duplicates → lock the conversation → staff have it? queue for them : answer →
+handoff rules → store the reply → outbox. A failure while answering loses nothing: the message is already
+stored, the user gets an apology, and staff get the conversation."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.handoff import HandoffDecision, HandoffPolicy, parse_feedback
+from bot.locks import ConversationLocks
+from bot.messages import IncomingMessage, Reply, ReplyKind, utcnow
+from bot.notify import HandoffAlert, StaffNotifier
+from bot.outbox import Outbox
+from bot.store import ConversationRecord, HandoffRecord, MessageRecord, Store
+from knowledge.types import Answer
+
+log = logging.getLogger(__name__)
+
+WAITING_NOTICE_MODE = "waiting"
+HANDOFF_NOTICE_MODE = "handoff"
+
+
+class AnswerSource(Protocol):
+    """Whatever answers questions (the knowledge base, in the service)."""
+
+    def answer(self, question: str, conversation_key: str) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class HandleResult:
+    """What the dispatcher did with one message. `reply` is what the user gets now (None: nothing, e.g. a
+    duplicate or a message queued for staff); `delivery_id` is its outbox entry."""
+
+    conversation_id: int
+    duplicate: bool
+    reply: Reply | None
+    handed_off: bool
+    reason: str | None
+    delivery_id: int | None = None
+
+
+def conversation_key(conversation_id: int) -> str:
+    """The key a conversation is locked and remembered under."""
+    return f"conversation:{conversation_id}"
+
+
+class Dispatcher:
+    """Handles incoming messages from every channel the same way."""
+
+    def __init__(
+        self,
+        store: Store,
+        answers: AnswerSource,
+        handoff: HandoffPolicy,
+        outbox: Outbox,
+        locks: ConversationLocks,
+        notifier: StaffNotifier | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.answers = answers
+        self.handoff = handoff
+        self.outbox = outbox
+        self.locks = locks
+        self.notifier = notifier
+        self._clock = clock
+
+    def handle(self, message: IncomingMessage, *, hold_delivery_s: float = 0.0) -> HandleResult:
+        """Handle one message; a message seen before (same channel and message id) is not answered again.
+        With `hold_delivery_s` the caller delivers the reply itself (see Outbox.enqueue)."""
+        inbound = self.store.record_inbound(message)
+        conversation_id = inbound.conversation.id
+        if inbound.duplicate:
+            log.info("duplicate message %s:%s ignored", message.channel, message.message_id)
+            return HandleResult(conversation_id, True, None, False, None)
+        with self.locks.hold(conversation_key(conversation_id)):
+            conversation = self.store.conversation(conversation_id)
+            return _Turn(self, message, inbound.message, conversation, hold_delivery_s).run()
+
+
+class _Turn:
+    """One message being handled, under its conversation's lock."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        message: IncomingMessage,
+        stored: MessageRecord,
+        conversation: ConversationRecord,
+        hold_s: float,
+    ) -> None:
+        self.d = dispatcher
+        self.message = message
+        self.stored = stored
+        self.conversation = conversation
+        self.hold_s = hold_s
+        self.now = dispatcher._clock()
+
+    def run(self) -> HandleResult:
+        if self.message.kind == "feedback" and not self._record_feedback():
+            return self._nothing()
+        handoff = self.d.store.open_handoff_for(self.conversation.id)
+        if handoff is not None and self._for_staff(handoff):
+            return self._queue_for_staff(handoff)
+        if handoff is None and self.conversation.state != "bot":  # staff hold it without a handoff
+            return HandleResult(self.conversation.id, False, None, True, None)
+        if self.message.kind == "text":
+            return self._answer(handoff)
+        decision = self.d.handoff.decide(self.message, None, self.conversation, self.now)
+        return self._escalated(decision, None, handoff) if decision.escalate else self._nothing()
+
+    def _for_staff(self, handoff: HandoffRecord) -> bool:
+        """Whether this message is for staff rather than the bot: claimed conversations always; waiting
+        ones unless the bot keeps answering off hours."""
+        return handoff.state == "claimed" or not self.d.handoff.bot_answers_while_waiting(self.now)
+
+    def _queue_for_staff(self, handoff: HandoffRecord) -> HandleResult:
+        """No bot answer; the first message queued while nobody has claimed the handoff gets a notice."""
+        quiet = self.message.kind not in ("text", "handoff_request") or handoff.state == "claimed"
+        if quiet or self._notice_given(handoff):
+            return HandleResult(self.conversation.id, False, None, True, handoff.reason)
+        text = self.d.handoff.waiting_notice(self.now)
+        reply, delivery_id = self._send(text, "system", mode=WAITING_NOTICE_MODE)
+        return HandleResult(self.conversation.id, False, reply, True, handoff.reason, delivery_id)
+
+    def _notice_given(self, handoff: HandoffRecord) -> bool:
+        return any(
+            m.direction == "out" and m.mode == WAITING_NOTICE_MODE and m.created_at >= handoff.created_at
+            for m in self.d.store.transcript(self.conversation.id, limit=100)
+        )
+
+    def _answer(self, handoff: HandoffRecord | None) -> HandleResult:
+        started = time.perf_counter()
+        answer: Answer | None
+        try:
+            answer = self.d.answers.answer(self.message.text, conversation_key(self.conversation.id))
+        except Exception:
+            log.exception(
+                "answering failed for conversation %s (message %s)", self.conversation.id, self.stored.id
+            )
+            answer = None
+        latency_ms = (time.perf_counter() - started) * 1000
+        decision = self.d.handoff.decide(self.message, answer, self.conversation, self.now)
+        if decision.escalate:
+            return self._escalated(decision, answer, handoff, latency_ms)
+        assert answer is not None  # a text message without an answer always escalates ("error")
+        self._save_streak(decision)
+        reply, delivery_id = self._send(answer.text, "bot", answer=answer, latency_ms=latency_ms)
+        return HandleResult(self.conversation.id, False, reply, False, None, delivery_id)
+
+    def _escalated(
+        self,
+        decision: HandoffDecision,
+        answer: Answer | None,
+        existing: HandoffRecord | None,
+        latency_ms: float | None = None,
+    ) -> HandleResult:
+        """Open the handoff (or keep the one open), tell staff when it is new, and tell the user."""
+        assert decision.reason is not None
+        handoff = existing or self.d.store.open_handoff(self.conversation.id, decision.reason)
+        self._save_streak(decision)
+        if existing is None:
+            self._alert_staff(handoff, answer)
+        text = "\n\n".join(p for p in (answer.text if answer else None, decision.notice) if p)
+        if not text:
+            return HandleResult(self.conversation.id, False, None, True, handoff.reason)
+        if answer is None:
+            reply, delivery_id = self._send(text, "system", mode=HANDOFF_NOTICE_MODE, escalated=True)
+        else:
+            reply, delivery_id = self._send(text, "bot", answer=answer, latency_ms=latency_ms, escalated=True)
+        return HandleResult(self.conversation.id, False, reply, True, handoff.reason, delivery_id)
+
+    def _save_streak(self, decision: HandoffDecision) -> None:
+        if decision.new_streak != self.conversation.low_confidence_streak:
+            self.d.store.set_low_confidence_streak(self.conversation.id, decision.new_streak)
+
+    def _nothing(self) -> HandleResult:
+        return HandleResult(self.conversation.id, False, None, False, None)
+
+    def _record_feedback(self) -> bool:
+        """Store a 👍/👎 on a reply in this conversation; False (and ignored) for anything else."""
+        feedback = parse_feedback(self.message.payload)
+        if feedback is None:
+            log.warning("feedback without a valid payload: %r", self.message.payload)
+            return False
+        following = self.d.store.messages_after(self.conversation.id, feedback.message_id - 1)
+        if not following or following[0].id != feedback.message_id or following[0].direction != "out":
+            log.warning("feedback on message %s, not a reply in this conversation", feedback.message_id)
+            return False
+        self.d.store.record_feedback(feedback.message_id, feedback.value)
+        return True
+
+    def _send(
+        self,
+        text: str,
+        author: ReplyKind,
+        *,
+        answer: Answer | None = None,
+        mode: str | None = None,
+        latency_ms: float | None = None,
+        escalated: bool = False,
+    ) -> tuple[Reply, int]:
+        citations = answer.citations if answer is not None else ()
+        stored = self.d.store.record_outbound(
+            self.conversation.id,
+            text,
+            author=author,
+            mode=answer.mode if answer is not None else mode,
+            confidence=answer.confidence if answer is not None else None,
+            citations=citations,
+            latency_ms=latency_ms,
+        )
+        reply = Reply(
+            self.conversation.channel,
+            self.conversation.chat_id,
+            text,
+            author,
+            citations,
+            message_id=stored.id,
+            in_reply_to=self.message.message_id or None,
+            escalated=escalated,
+        )
+        delivery = self.d.outbox.enqueue(reply, hold_s=self.hold_s)
+        return reply, delivery.id
+
+    def _alert_staff(self, handoff: HandoffRecord, answer: Answer | None) -> None:
+        notifier = self.d.notifier
+        if notifier is None:
+            return
+        try:
+            question, attempt = self._question_and_attempt(answer)
+            notifier.notify(
+                HandoffAlert(
+                    conversation_id=self.conversation.id,
+                    reason=handoff.reason,
+                    question=question,
+                    attempt=attempt,
+                    channel=self.conversation.channel,
+                    user=self.conversation.user_name or self.conversation.user_id,
+                    created_at=handoff.created_at,
+                )
+            )
+        except Exception:  # staff are told by the console queue as well; never fail the user's turn
+            log.exception("could not queue the staff notification for conversation %s", self.conversation.id)
+
+    def _question_and_attempt(self, answer: Answer | None) -> tuple[str, str | None]:
+        """The user's question and the bot's answer to it, for staff. For a button or a 👎 they are the
+        last question before it (or the message the 👎 was on) and the bot's reply."""
+        if self.message.kind == "text":
+            return self.message.text, answer.text if answer is not None else None
+        transcript = self.d.store.transcript(self.conversation.id, limit=50)
+        feedback = parse_feedback(self.message.payload)
+        if feedback is not None:
+            transcript = [m for m in transcript if m.id <= feedback.message_id]
+        attempt = next((m.text for m in reversed(transcript) if m.direction == "out"), None)
+        question = next(
+            (
+                m.text
+                for m in reversed(transcript)
+                if m.direction == "in" and m.kind == "text" and m.text.strip()
+            ),
+            self.message.text,
+        )
+        return question, attempt

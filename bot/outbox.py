@@ -1,0 +1,157 @@
+"""The outbox: every reply is stored, queued, and handed to its channel until the channel takes it.
+
+State lives in the store, so a restart (or another worker) picks up what was left pending. Each due
+delivery is claimed for a lease before sending, so two workers never send it at the same time; failures
+are retried with exponential backoff (2 s, 4 s, 8 s … at most 5 min) up to `max_attempts`, then kept
+as "failed" for an admin to see. A channel that says retrying cannot help fails the delivery at once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import cast
+
+from bot.channels.base import Channel
+from bot.messages import DeliveryResult, Reply, ReplyKind, utcnow
+from bot.store import DeliveryRecord, Store
+from knowledge.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+BASE_DELAY_S = 2.0
+MAX_DELAY_S = 300.0
+_REPLY_KINDS = ("bot", "staff", "system")
+
+
+def backoff_delay(failures: int, base_s: float = BASE_DELAY_S, cap_s: float = MAX_DELAY_S) -> float:
+    """Seconds to wait after the `failures`-th failed attempt: base·2^(failures-1), capped."""
+    return min(base_s * 2.0 ** max(failures - 1, 0), cap_s)
+
+
+class Outbox:
+    """Queues replies in the store and sends them through the channels of this process."""
+
+    def __init__(
+        self,
+        store: Store,
+        channels: Mapping[str, Channel],
+        *,
+        max_attempts: int = 12,
+        lease_s: float = 60.0,
+        poll_interval_s: float = 1.0,
+        batch: int = 50,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.channels = channels
+        self.max_attempts = max_attempts
+        self.lease_s = lease_s
+        self.poll_interval_s = poll_interval_s
+        self.batch = batch
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def enqueue(self, reply: Reply, *, hold_s: float = 0.0) -> DeliveryRecord:
+        """Queue a stored reply (its `message_id` set) for sending. With `hold_s`, the caller means to
+        deliver it itself (a passive reply): the outbox leaves it alone that long, then takes over."""
+        if reply.message_id is None:
+            raise StoreError("回复尚未保存，无法发送 / the reply has no stored message id")
+        delivery = self.store.enqueue_delivery(
+            reply.message_id, reply.channel, reply.chat_id, reply.text, reply.kind
+        )
+        if hold_s > 0 and delivery.state == "pending":
+            self.store.claim_delivery(delivery.id, self._clock(), hold_s)
+        else:
+            self._wake.set()
+        return delivery
+
+    def mark_delivered(self, delivery_id: int, platform_message_id: str | None = None) -> None:
+        """The caller delivered the reply itself (e.g. the WeChat passive reply)."""
+        self.store.mark_sent(delivery_id, platform_message_id)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Try every delivery due at `now` (default: the clock) once; the number tried."""
+        now = now or self._clock()
+        tried = 0
+        for delivery in self.store.due_deliveries(now, self.batch):
+            if not self.store.claim_delivery(delivery.id, now, self.lease_s):
+                continue  # another worker has it
+            tried += 1
+            self._attempt(delivery, now)
+        return tried
+
+    def _attempt(self, delivery: DeliveryRecord, now: datetime) -> None:
+        result = self._send(delivery)
+        if result.ok:
+            self.store.mark_sent(delivery.id, result.platform_message_id)
+            return
+        attempt = delivery.attempts + 1
+        error = (result.error or "unknown error")[:2000]
+        if not result.retryable or attempt >= self.max_attempts:
+            log.error(
+                "发送失败，已放弃 / delivery %s to %s:%s failed after %s attempts: %s",
+                delivery.id,
+                delivery.channel,
+                delivery.chat_id,
+                attempt,
+                error,
+            )
+            self.store.mark_failed(delivery.id, error)
+            return
+        delay = backoff_delay(attempt)
+        log.warning(
+            "发送失败，%.0f 秒后重试 / delivery %s failed, retry in %.0fs: %s",
+            delay,
+            delivery.id,
+            delay,
+            error,
+        )
+        self.store.mark_retry(delivery.id, error, now + timedelta(seconds=delay))
+
+    def _send(self, delivery: DeliveryRecord) -> DeliveryResult:
+        channel = self.channels.get(delivery.channel)
+        if channel is None:
+            return DeliveryResult(ok=False, error=f"no channel {delivery.channel!r} in this process")
+        kind = cast(ReplyKind, delivery.kind if delivery.kind in _REPLY_KINDS else "bot")
+        reply = Reply(delivery.channel, delivery.chat_id, delivery.text, kind, message_id=delivery.message_id)
+        try:
+            return channel.send(reply)
+        except Exception as exc:  # a channel's bug must not stop the outbox
+            log.exception("channel %s raised while sending delivery %s", delivery.channel, delivery.id)
+            return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+
+    # --- background thread -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="stdbot-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self._thread is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout_s)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                full = self.run_once() >= self.batch
+            except Exception:  # the store may be down for a while: keep polling
+                log.exception("outbox run failed")
+                full = False
+            if not full:
+                self._wake.wait(self.poll_interval_s)

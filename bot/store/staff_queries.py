@@ -1,0 +1,84 @@
+"""Staff accounts and the login lockout counter."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.store.columns import utcnow
+from bot.store.models import StaffRow
+from bot.store.records import STAFF_ROLES, StaffRecord
+from bot.store.rows import check_aware, check_choice, check_text, insert_or_get
+from knowledge.errors import StoreError
+
+USERNAME_CHARS = 64
+
+
+def add_staff(session: Session, username: str, password_hash: str, role: str) -> StaffRecord:
+    username = check_text(username, "username", max_chars=USERNAME_CHARS)
+    check_text(password_hash, "password_hash", max_chars=255)
+    check_choice(role, STAFF_ROLES, "role")
+    if _by_name(session, username) is not None:
+        raise _duplicate(username)
+    row = StaffRow(
+        username=username, password_hash=password_hash, role=role, failed_logins=0, created_at=utcnow()
+    )
+    _, inserted = insert_or_get(session, row, lambda: _by_name(session, username))
+    if not inserted:
+        raise _duplicate(username)
+    return row.record()
+
+
+def staff(session: Session, username: str) -> StaffRecord | None:
+    row = _by_name(session, username.strip())
+    return row.record() if row is not None else None
+
+
+def list_staff(session: Session) -> list[StaffRecord]:
+    return [row.record() for row in session.scalars(select(StaffRow).order_by(StaffRow.username))]
+
+
+def count_staff(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(StaffRow)) or 0
+
+
+def record_login(
+    session: Session, username: str, *, ok: bool, lock_after: int, lock_for_s: float, now: datetime
+) -> StaffRecord | None:
+    """Count a login attempt. A success clears the counter and any lock; each failure adds one, and from
+    the `lock_after`-th failure in a row on, the account is locked until `now + lock_for_s`."""
+    check_aware(now, "now")
+    row = session.scalars(
+        select(StaffRow).where(StaffRow.username == username.strip()).with_for_update(key_share=True)
+    ).one_or_none()
+    if row is None:
+        return None
+    if ok:
+        row.failed_logins, row.locked_until = 0, None
+    else:
+        row.failed_logins += 1
+        if lock_after > 0 and row.failed_logins >= lock_after:
+            row.locked_until = now + timedelta(seconds=lock_for_s)
+    session.flush()
+    return row.record()
+
+
+def _by_name(session: Session, username: str) -> StaffRow | None:
+    return session.scalars(select(StaffRow).where(StaffRow.username == username)).one_or_none()
+
+
+def _duplicate(username: str) -> StoreError:
+    return StoreError(f"用户名已存在 / username already exists: {username}")
+
+
+def set_staff_password(session: Session, username: str, password_hash: str) -> StaffRecord:
+    """Replace an account's password hash and lift any lockout."""
+    check_text(password_hash, "password_hash", max_chars=255)
+    row = _by_name(session, username.strip())
+    if row is None:
+        raise StoreError(f"工作人员不存在 / staff account not found: {username}")
+    row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
+    session.flush()
+    return row.record()

@@ -1,0 +1,760 @@
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.pool import NullPool
+
+from bot.messages import IncomingMessage
+from bot.store import Store
+from bot.store.models import Base, ConversationRow, MessageRow
+from config.settings import load_settings
+from knowledge.errors import StoreError, StoreUnavailable
+from knowledge.types import Citation
+
+T = TypeVar("T")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CLOSED_PORT_URL = "postgresql+psycopg://postgres:secret@127.0.0.1:1/x"
+
+
+def incoming(message_id: str = "m1", text: str = "企业标准要公开吗？", **fields: Any) -> IncomingMessage:
+    values: dict[str, Any] = {"channel": "web", "chat_id": "chat-1", "user_id": "u1"} | fields
+    return IncomingMessage(message_id=message_id, text=text, **values)
+
+
+def citation(clause: str = "第二十七条") -> Citation:
+    return Citation(
+        "中华人民共和国标准化法", "law", (clause,), None, 0.42, "国家实行团体标准、企业标准自我声明公开…"
+    )
+
+
+def together(count: int, action: Callable[[int], T]) -> list[T]:
+    """Run `action(i)` in `count` threads released at the same moment."""
+    barrier = threading.Barrier(count)
+
+    def run(i: int) -> T:
+        barrier.wait()
+        return action(i)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def in_processes(count: int, target: Callable[..., None], *args: Any) -> list[Any]:
+    """Run `target(*args, barrier, results)` in `count` forked processes that start their work together;
+    return what each put on `results`. Processes that hang are killed."""
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(count, timeout=30), context.Queue()
+    processes = [context.Process(target=target, args=(*args, barrier, results)) for _ in range(count)]
+    for process in processes:
+        process.start()
+    try:
+        outcomes = [results.get(timeout=60) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    assert [process.exitcode for process in processes] == [0] * count
+    return outcomes
+
+
+# conversations and messages
+
+
+def test_record_inbound_creates_the_conversation_and_the_message(store: Store) -> None:
+    sent = datetime(2025, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    result = store.record_inbound(incoming(user_name="张经理", chat_type="private", received_at=sent))
+
+    assert not result.duplicate
+    conversation, message = result.conversation, result.message
+    assert (conversation.channel, conversation.chat_id, conversation.user_id) == ("web", "chat-1", "u1")
+    assert conversation.user_name == "张经理" and conversation.state == "bot"
+    assert conversation.low_confidence_streak == 0
+    assert (message.direction, message.author, message.kind) == ("in", "user", "text")
+    assert message.text == "企业标准要公开吗？" and message.channel_message_id == "m1"
+    assert message.conversation_id == conversation.id
+    assert message.created_at == sent and message.created_at.tzinfo == UTC
+    assert store.conversation(conversation.id) == conversation
+    assert store.find_conversation("web", "chat-1", "u1") == conversation
+    assert store.find_conversation("web", "chat-1", "nobody") is None
+
+
+def test_a_repeated_platform_message_id_is_recorded_once(store: Store) -> None:
+    first = store.record_inbound(incoming("m1"))
+    again = store.record_inbound(incoming("m1", text="平台重发 / redelivered"))
+
+    assert again.duplicate and again.message == first.message
+    assert again.conversation.id == first.conversation.id
+    assert [m.text for m in store.transcript(first.conversation.id)] == ["企业标准要公开吗？"]
+    assert not store.record_inbound(incoming("m1", channel="telegram")).duplicate  # unique per channel
+    blank = [store.record_inbound(incoming("", text=f"无编号 {n}")) for n in range(2)]
+    assert not any(r.duplicate for r in blank) and blank[0].message.id != blank[1].message.id
+
+
+def test_each_person_in_a_group_chat_has_their_own_conversation(store: Store) -> None:
+    alice = store.record_inbound(incoming("m1", chat_id="group-9", user_id="alice", chat_type="group"))
+    bob = store.record_inbound(incoming("m2", chat_id="group-9", user_id="bob", chat_type="group"))
+    alice_again = store.record_inbound(incoming("m3", chat_id="group-9", user_id="alice", user_name="Alice"))
+
+    assert alice.conversation.id != bob.conversation.id
+    assert alice_again.conversation.id == alice.conversation.id
+    assert alice_again.conversation.user_name == "Alice" and alice_again.conversation.chat_type == "group"
+    assert alice_again.conversation.updated_at >= alice.conversation.updated_at
+
+
+def test_outbound_messages_keep_mode_confidence_citations_and_latency(store: Store) -> None:
+    conversation = store.record_inbound(incoming()).conversation
+    answer = store.record_outbound(
+        conversation.id,
+        "需要公开。",
+        author="bot",
+        mode="extractive",
+        confidence=0.73,
+        citations=[citation("第二十七条"), citation("第二条")],
+        latency_ms=12.5,
+    )
+    staff = store.record_outbound(conversation.id, "您好，我是客服。", author="staff:li")
+    notice = store.record_outbound(conversation.id, "已为您转人工", author="system")
+
+    stored = store.transcript(conversation.id)
+    assert [m.id for m in stored][1:] == [answer.id, staff.id, notice.id]
+    bot = stored[1]
+    assert (bot.direction, bot.author, bot.kind, bot.mode) == ("out", "bot", "bot", "extractive")
+    assert bot.confidence == 0.73 and bot.latency_ms == 12.5 and bot.channel_message_id is None
+    assert bot.citations == (citation("第二十七条"), citation("第二条"))
+    assert (stored[2].kind, stored[3].kind) == ("staff", "system")
+    assert stored[2].citations == ()
+
+
+def test_outbound_rejects_an_unknown_author_or_conversation(store: Store) -> None:
+    conversation = store.record_inbound(incoming()).conversation
+    for author in ("user", "staff:", "robot"):
+        with pytest.raises(StoreError, match="author"):
+            store.record_outbound(conversation.id, "x", author=author)
+    with pytest.raises(StoreError, match="conversation not found: 999"):
+        store.record_outbound(999, "x", author="bot")
+    assert len(store.transcript(conversation.id)) == 1
+
+
+def test_transcript_keeps_the_latest_messages_and_messages_after_follows_on(store: Store) -> None:
+    conversation = store.record_inbound(incoming("m0", text="q0")).conversation
+    ids = [store.record_inbound(incoming(f"m{n}", text=f"q{n}")).message.id for n in range(1, 6)]
+
+    assert [m.text for m in store.transcript(conversation.id, limit=3)] == ["q3", "q4", "q5"]
+    assert [m.id for m in store.messages_after(conversation.id, ids[1])] == ids[2:]
+    assert store.messages_after(conversation.id, ids[-1]) == []
+    other = store.record_inbound(incoming("x", user_id="u2")).conversation
+    assert [m.text for m in store.transcript(other.id)] == ["企业标准要公开吗？"]
+
+
+def test_missing_conversation_is_a_store_error(store: Store) -> None:
+    with pytest.raises(StoreError, match="会话不存在 / conversation not found: 42"):
+        store.conversation(42)
+
+
+def test_state_and_low_confidence_streak(store: Store) -> None:
+    conversation = store.record_inbound(incoming()).conversation
+    assert store.set_state(conversation.id, "staff").state == "staff"
+    store.set_low_confidence_streak(conversation.id, 2)
+    assert store.conversation(conversation.id).low_confidence_streak == 2
+    with pytest.raises(StoreError, match="invalid state"):
+        store.set_state(conversation.id, "sleeping")
+    with pytest.raises(StoreError, match="negative"):
+        store.set_low_confidence_streak(conversation.id, -1)
+    assert store.conversation(conversation.id).state == "staff"
+
+
+def test_search_finds_conversations_by_message_user_or_chat(store: Store) -> None:
+    first = store.record_inbound(incoming("a", text="GB/T 19001 还有效吗", user_id="u-a")).conversation
+    second = store.record_inbound(
+        incoming("b", text="收费标准", user_id="u-b", user_name="王工")
+    ).conversation
+    third = store.record_inbound(
+        incoming("c", text="折扣 100% 吗", chat_id="room_7", user_id="u-c")
+    ).conversation
+
+    assert [c.id for c in store.search_conversations("19001")] == [first.id]
+    assert [c.id for c in store.search_conversations("王工")] == [second.id]
+    assert [c.id for c in store.search_conversations("ROOM_7")] == [third.id]
+    assert [c.id for c in store.search_conversations("100%")] == [third.id]  # % is literal
+    assert store.search_conversations("_") == [store.conversation(third.id)]  # _ is literal too
+    assert [c.id for c in store.search_conversations("")] == [third.id, second.id, first.id]
+    assert len(store.search_conversations("u-", limit=2)) == 2
+
+
+REFUSE_MESSAGES = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_messages BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$BEGIN RAISE EXCEPTION 'refused'; END$$",
+        "CREATE TRIGGER refuse_messages BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+ALLOW_MESSAGES = {
+    "sqlite": ["DROP TRIGGER refuse_messages"],
+    "postgresql": ["DROP TRIGGER refuse_messages ON messages", "DROP FUNCTION refuse()"],
+}
+
+
+def test_a_failure_midway_leaves_nothing_written(store: Store, store_url: str, backend: str) -> None:
+    """The database refuses the message after the new conversation was inserted: both are rolled back."""
+    engine = create_engine(store_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        for statement in REFUSE_MESSAGES[backend]:
+            connection.exec_driver_sql(statement)
+    try:
+        with pytest.raises(StoreError, match="refused"):
+            store.record_inbound(incoming("m1"))
+        assert store.find_conversation("web", "chat-1", "u1") is None
+        assert store.search_conversations("") == []
+    finally:
+        with engine.begin() as connection:
+            for statement in ALLOW_MESSAGES[backend]:
+                connection.exec_driver_sql(statement)
+        engine.dispose()
+    assert not store.record_inbound(incoming("m1")).duplicate
+
+
+def test_nul_characters_are_dropped_not_fatal(store: Store) -> None:
+    result = store.record_inbound(incoming(text="GB\x00/T 1.1", user_name="王\x00工"))
+    assert result.message.text == "GB/T 1.1" and result.conversation.user_name == "王工"
+    reply = store.record_outbound(result.conversation.id, "见\x00第三条", author="bot")
+    assert [m.text for m in store.transcript(result.conversation.id)] == ["GB/T 1.1", "见第三条"]
+    assert store.enqueue_delivery(reply.id, "web", "chat-1", "见\x00第三条", "bot").text == "见第三条"
+
+
+def test_an_in_memory_database_serves_several_threads() -> None:
+    store = Store("sqlite://")
+    store.migrate()
+    results = together(6, lambda i: store.record_inbound(incoming(f"m{i % 3}")))
+    assert sorted(r.duplicate for r in results) == [False] * 3 + [True] * 3
+    assert len(store.transcript(results[0].conversation.id)) == 3
+    store.close()
+
+
+# handoffs
+
+
+def test_handoff_lifecycle(store: Store) -> None:
+    conversation = store.record_inbound(incoming()).conversation
+    store.set_low_confidence_streak(conversation.id, 2)
+    handoff = store.open_handoff(conversation.id, "intent:human")
+    assert (handoff.state, handoff.reason, handoff.staff) == ("open", "intent:human", None)
+    assert store.conversation(conversation.id).state == "waiting"
+    assert store.open_handoff(conversation.id, "low_confidence") == handoff
+    assert store.open_handoff_for(conversation.id) == handoff
+    assert store.handoff(handoff.id) == handoff
+
+    claimed = store.claim_handoff(handoff.id, "li")
+    assert (claimed.state, claimed.staff) == ("claimed", "li") and claimed.claimed_at is not None
+    assert store.conversation(conversation.id).state == "staff"
+    assert store.claim_handoff(handoff.id, "li") == claimed  # a double click changes nothing
+    with pytest.raises(StoreError, match="already claimed by li"):
+        store.claim_handoff(handoff.id, "wang")
+
+    released = store.release_handoff(handoff.id)
+    assert (released.state, released.staff, released.claimed_at) == ("open", None, None)
+    assert store.conversation(conversation.id).state == "waiting"
+    store.claim_handoff(handoff.id, "wang")
+
+    store.note_staff_reply(handoff.id)
+    first_reply = store.handoff(handoff.id).first_reply_at
+    assert first_reply is not None
+    store.note_staff_reply(handoff.id)
+    assert store.handoff(handoff.id).first_reply_at == first_reply
+
+    resolved = store.resolve_handoff(handoff.id, "wang")
+    assert (resolved.state, resolved.staff) == ("resolved", "wang") and resolved.resolved_at is not None
+    after = store.conversation(conversation.id)
+    assert after.state == "bot" and after.low_confidence_streak == 0
+    assert store.open_handoff_for(conversation.id) is None
+
+    with pytest.raises(StoreError, match="already resolved"):
+        store.resolve_handoff(handoff.id, "li")
+    with pytest.raises(StoreError, match="already resolved"):
+        store.claim_handoff(handoff.id, "li")
+    with pytest.raises(StoreError, match="already resolved"):
+        store.release_handoff(handoff.id)
+    assert store.handoff(handoff.id) == resolved
+
+    reopened = store.open_handoff(conversation.id, "feedback:-1")
+    assert reopened.id != handoff.id and reopened.state == "open"
+
+
+def test_waiting_handoffs_lists_open_and_claimed_oldest_first(store: Store) -> None:
+    ids = [store.record_inbound(incoming(f"m{n}", user_id=f"u{n}")).conversation.id for n in range(3)]
+    handoffs = [store.open_handoff(conversation_id, "keyword") for conversation_id in ids]
+    store.claim_handoff(handoffs[1].id, "li")
+    store.resolve_handoff(handoffs[2].id, "li")
+
+    waiting = store.waiting_handoffs()
+    assert [h.id for h in waiting] == [handoffs[0].id, handoffs[1].id]
+    assert [h.state for h in waiting] == ["open", "claimed"]
+
+
+def test_missing_handoff_is_a_store_error(store: Store) -> None:
+    with pytest.raises(StoreError, match="handoff not found"):
+        store.claim_handoff(7, "li")
+    with pytest.raises(StoreError, match="handoff not found"):
+        store.note_staff_reply(7)
+    with pytest.raises(StoreError, match="conversation not found"):
+        store.open_handoff(7, "keyword")
+
+
+def test_opening_a_handoff_from_many_threads_opens_one(store: Store) -> None:
+    conversation = store.record_inbound(incoming()).conversation
+    opened = together(6, lambda _: store.open_handoff(conversation.id, "intent:human"))
+    assert len({h.id for h in opened}) == 1
+    assert len(store.waiting_handoffs()) == 1
+
+
+# feedback
+
+
+def test_feedback_is_recorded_and_a_later_vote_replaces_it(store: Store, store_url: str) -> None:
+    conversation = store.record_inbound(incoming()).conversation
+    answer = store.record_outbound(conversation.id, "需要公开。", author="bot", mode="faq")
+    store.record_feedback(answer.id, 1)
+    store.record_feedback(answer.id, -1, "没有回答我的问题")
+    with pytest.raises(StoreError, match="1 or -1"):
+        store.record_feedback(answer.id, 5)
+    with pytest.raises(StoreError, match="message not found"):
+        store.record_feedback(answer.id + 100, 1)
+
+    engine = create_engine(store_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT message_id, value, comment FROM feedback")).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [(answer.id, -1, "没有回答我的问题")]
+
+
+# outbox
+
+
+def queued(store: Store, text_: str = "回复", user_id: str = "u1") -> tuple[int, int]:
+    conversation = store.record_inbound(incoming(f"in-{user_id}-{text_}", user_id=user_id)).conversation
+    message = store.record_outbound(conversation.id, text_, author="bot")
+    delivery = store.enqueue_delivery(message.id, "web", conversation.chat_id, text_, "bot")
+    return message.id, delivery.id
+
+
+def test_enqueue_delivery_once_per_message(store: Store) -> None:
+    message_id, delivery_id = queued(store)
+    again = store.enqueue_delivery(message_id, "web", "chat-1", "回复", "bot")
+    assert again.id == delivery_id
+    delivery = store.delivery(delivery_id)
+    assert (delivery.state, delivery.attempts, delivery.kind, delivery.chat_id) == (
+        "pending",
+        0,
+        "bot",
+        "chat-1",
+    )
+    assert delivery.last_error is None and delivery.platform_message_id is None
+    with pytest.raises(StoreError, match="invalid kind"):
+        store.enqueue_delivery(message_id, "web", "chat-1", "x", "email")
+    with pytest.raises(StoreError, match="message not found"):
+        store.enqueue_delivery(message_id + 100, "web", "chat-1", "x", "bot")
+
+
+def test_delivery_claim_retry_fail_and_send(store: Store) -> None:
+    _, delivery_id = queued(store)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    assert [d.id for d in store.due_deliveries(now)] == [delivery_id]
+    assert store.due_deliveries(now - timedelta(minutes=5)) == []
+
+    assert store.claim_delivery(delivery_id, now, lease_s=30)
+    assert not store.claim_delivery(delivery_id, now, lease_s=30)  # leased to the first worker
+    assert store.due_deliveries(now) == []
+    assert store.delivery(delivery_id).next_attempt_at == now + timedelta(seconds=30)
+    assert store.claim_delivery(delivery_id, now + timedelta(seconds=31), lease_s=30)  # the lease ran out
+
+    store.mark_retry(delivery_id, "timeout", now + timedelta(seconds=2))
+    retried = store.delivery(delivery_id)
+    assert (retried.state, retried.attempts, retried.last_error) == ("pending", 1, "timeout")
+    assert not store.claim_delivery(delivery_id, now, lease_s=30)
+    assert store.claim_delivery(delivery_id, now + timedelta(seconds=2), lease_s=30)
+
+    store.mark_failed(delivery_id, "chat closed")
+    failed = store.delivery(delivery_id)
+    assert (failed.state, failed.attempts, failed.last_error) == ("failed", 2, "chat closed")
+    assert [d.id for d in store.failed_deliveries()] == [delivery_id]
+    assert not store.claim_delivery(delivery_id, now + timedelta(hours=1), lease_s=30)
+
+    assert store.retry_delivery(delivery_id, now).state == "pending"
+    assert store.failed_deliveries() == []
+    store.mark_sent(delivery_id, "wx-123")
+    sent = store.delivery(delivery_id)
+    assert (sent.state, sent.attempts, sent.platform_message_id, sent.last_error) == (
+        "sent",
+        3,
+        "wx-123",
+        None,
+    )
+    assert store.due_deliveries(now + timedelta(hours=1)) == []
+
+
+def test_due_deliveries_are_oldest_first_and_limited(store: Store) -> None:
+    ids = [queued(store, f"回复{n}", user_id=f"u{n}")[1] for n in range(3)]
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert [d.id for d in store.due_deliveries(later)] == ids
+    assert [d.id for d in store.due_deliveries(later, limit=2)] == ids[:2]
+
+
+def test_outbox_needs_timezone_aware_times(store: Store) -> None:
+    _, delivery_id = queued(store)
+    naive = datetime(2025, 1, 1, 12, 0)
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.due_deliveries(naive)
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.claim_delivery(delivery_id, naive, 30)
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.mark_retry(delivery_id, "x", naive)
+    with pytest.raises(StoreError, match="delivery not found"):
+        store.mark_sent(delivery_id + 1, None)
+
+
+def test_only_one_of_many_workers_claims_a_delivery(store: Store, store_url: str) -> None:
+    _, delivery_id = queued(store)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    workers = [Store(store_url) for _ in range(6)]
+    try:
+        claims = together(6, lambda i: workers[i].claim_delivery(delivery_id, now, lease_s=60))
+    finally:
+        for worker in workers:
+            worker.close()
+    assert sorted(claims) == [False] * 5 + [True]
+
+
+# races on the inbound path
+
+
+def test_the_same_message_from_many_threads_is_recorded_once(store: Store) -> None:
+    results = together(8, lambda _: store.record_inbound(incoming("same")))
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 7
+    assert len({r.message.id for r in results}) == 1 and len({r.conversation.id for r in results}) == 1
+
+
+def record_from_another_process(url: str, count: int, barrier: Any, results: Any) -> None:
+    store = Store(url)
+    barrier.wait()
+    outcome = [store.record_inbound(incoming(f"m{n}", text=f"q{n}")).duplicate for n in range(count)]
+    store.close()
+    results.put(outcome)
+
+
+def test_two_processes_recording_the_same_messages_store_each_once(store: Store, store_url: str) -> None:
+    count = 25
+    outcomes = in_processes(2, record_from_another_process, store_url, count)
+
+    for n in range(count):
+        assert sorted(outcome[n] for outcome in outcomes) == [False, True]  # exactly one process stored it
+    conversation = store.find_conversation("web", "chat-1", "u1")
+    assert conversation is not None
+    assert sorted(m.text for m in store.transcript(conversation.id)) == sorted(f"q{n}" for n in range(count))
+
+
+def _wait_until_blocked(url: str) -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    deadline = time.monotonic() + 10
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                if connection.execute(query).scalar_one() > 0:
+                    return
+            time.sleep(0.02)
+        raise AssertionError("the store never waited for the other transaction")
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_an_insert_racing_another_transaction_turns_into_a_duplicate(store: Store, store_url: str) -> None:
+    """Another process inserts the same message and commits while our insert waits on the unique index:
+    the store reports a duplicate instead of failing (the IntegrityError path, made deterministic)."""
+    conversation = store.record_inbound(incoming("m0")).conversation
+    engine = create_engine(store_url, poolclass=NullPool)
+    row = {
+        "conversation_id": conversation.id,
+        "channel": "web",
+        "direction": "in",
+        "author": "user",
+        "kind": "text",
+        "text": "from the other process",
+        "channel_message_id": "m1",
+        "citations": "[]",
+        "created_at": datetime.now(UTC),
+    }
+    with ThreadPoolExecutor(1) as pool:
+        with engine.begin() as other:
+            other.execute(insert(MessageRow.__table__), row)
+            pending = pool.submit(store.record_inbound, incoming("m1"))
+            _wait_until_blocked(store_url)
+        result = pending.result(timeout=10)
+    engine.dispose()
+    assert result.duplicate and result.message.text == "from the other process"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_conversation_created_concurrently_is_reused(store: Store, store_url: str) -> None:
+    engine = create_engine(store_url, poolclass=NullPool)
+    now = datetime.now(UTC)
+    row = {
+        "channel": "web",
+        "chat_id": "chat-1",
+        "user_id": "u1",
+        "chat_type": "private",
+        "state": "bot",
+        "low_confidence_streak": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with ThreadPoolExecutor(1) as pool:
+        with engine.begin() as other:
+            created = other.execute(insert(ConversationRow.__table__).returning(ConversationRow.id), row)
+            other_id = created.scalar_one()
+            pending = pool.submit(store.record_inbound, incoming("m1"))
+            _wait_until_blocked(store_url)
+        result = pending.result(timeout=10)
+    with engine.connect() as connection:
+        conversations = connection.execute(
+            select(func.count()).select_from(ConversationRow.__table__)
+        ).scalar()
+    engine.dispose()
+    assert not result.duplicate and result.conversation.id == other_id and conversations == 1
+
+
+# staff
+
+
+def test_staff_accounts(store: Store) -> None:
+    assert store.count_staff() == 0 and store.staff("admin") is None
+    admin = store.add_staff("admin", "$argon2id$hash-a", "admin")
+    store.add_staff("li", "$argon2id$hash-b", "staff")
+    assert (admin.username, admin.role, admin.failed_logins, admin.locked_until) == (
+        "admin",
+        "admin",
+        0,
+        None,
+    )
+    assert store.staff("admin") == admin and store.count_staff() == 2
+    assert [s.username for s in store.list_staff()] == ["admin", "li"]
+    with pytest.raises(StoreError, match="username already exists: li"):
+        store.add_staff("li", "$argon2id$other", "staff")
+    with pytest.raises(StoreError, match="invalid role"):
+        store.add_staff("wang", "$argon2id$hash", "root")
+    with pytest.raises(StoreError, match="must not be empty"):
+        store.add_staff("  ", "$argon2id$hash", "staff")
+    assert store.set_staff_password("li", "$argon2id$new").password_hash == "$argon2id$new"
+    assert store.count_staff() == 2
+
+
+def test_login_failures_lock_the_account_and_a_success_clears_them(store: Store) -> None:
+    store.add_staff("li", "$argon2id$hash", "staff")
+    now = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
+
+    def fail(at: datetime) -> tuple[int, datetime | None]:
+        record = store.record_login("li", ok=False, lock_after=3, lock_for_s=900, now=at)
+        assert record is not None
+        return record.failed_logins, record.locked_until
+
+    assert fail(now) == (1, None)
+    assert fail(now) == (2, None)
+    assert fail(now) == (3, now + timedelta(seconds=900))
+    assert fail(now + timedelta(seconds=60)) == (4, now + timedelta(seconds=960))  # each failure extends it
+    ok = store.record_login("li", ok=True, lock_after=3, lock_for_s=900, now=now)
+    assert ok is not None and (ok.failed_logins, ok.locked_until) == (0, None)
+    assert store.record_login("ghost", ok=False, lock_after=3, lock_for_s=900, now=now) is None
+
+
+def test_concurrent_login_failures_are_all_counted(store: Store) -> None:
+    store.add_staff("li", "$argon2id$hash", "staff")
+    now = datetime.now(UTC)
+    together(6, lambda _: store.record_login("li", ok=False, lock_after=100, lock_for_s=60, now=now))
+    record = store.staff("li")
+    assert record is not None and record.failed_logins == 6
+
+
+# knowledge-base versions, FAQ drafts, audit, analytics
+
+
+def test_kb_versions_are_recorded_and_updated(store: Store) -> None:
+    store.record_kb_version(1, {"hit@5": 0.8, "mrr": 0.61}, "首次构建")
+    store.record_kb_version(2, {"hit@5": 0.85}, "新增地方标准")
+    store.record_kb_version(1, {"hit@5": 0.82}, "重新评估")
+    versions = store.kb_versions()
+    assert [(v.version, dict(v.metrics), v.note) for v in versions] == [
+        (2, {"hit@5": 0.85}, "新增地方标准"),
+        (1, {"hit@5": 0.82}, "重新评估"),
+    ]
+    with pytest.raises(StoreError, match="finite"):
+        store.record_kb_version(3, {"hit@5": float("nan")}, "")
+    with pytest.raises(StoreError, match="invalid knowledge-base version"):
+        store.record_kb_version(0, {}, "")
+
+
+def test_faq_drafts_move_from_pending_to_approved_or_rejected(store: Store) -> None:
+    conversation = store.record_inbound(incoming()).conversation
+    first = store.add_faq_draft(
+        "企业标准要公开吗？", "要，通过自我声明公开。", "标准化法第二十七条", "li", conversation.id
+    )
+    second = store.add_faq_draft("团体标准谁来定？", "学会、协会等社会团体。", None, "wang", None)
+
+    pending = store.faq_drafts()
+    assert [(d.id, d.author, d.basis, d.conversation_id) for d in pending] == [
+        (first, "li", "标准化法第二十七条", conversation.id),
+        (second, "wang", None, None),
+    ]
+    store.set_faq_draft_state(first, "approved")
+    store.set_faq_draft_state(second, "rejected")
+    assert store.faq_drafts() == []
+    assert [d.question for d in store.faq_drafts("approved")] == ["企业标准要公开吗？"]
+    assert [d.id for d in store.faq_drafts("rejected")] == [second]
+    with pytest.raises(StoreError, match="invalid state"):
+        store.set_faq_draft_state(first, "maybe")
+    with pytest.raises(StoreError, match="FAQ draft not found"):
+        store.set_faq_draft_state(first + second, "approved")
+    with pytest.raises(StoreError, match="must not be empty"):
+        store.add_faq_draft(" ", "a", None, "li", None)
+
+
+def test_audit_log_is_newest_first(store: Store) -> None:
+    store.audit("admin", "kb.activate", "version 3")
+    store.audit("li", "handoff.resolve", "handoff 7")
+    log = store.audit_log()
+    assert [(e.actor, e.action, e.detail) for e in log] == [
+        ("li", "handoff.resolve", "handoff 7"),
+        ("admin", "kb.activate", "version 3"),
+    ]
+    assert len(store.audit_log(limit=1)) == 1 and log[0].created_at.tzinfo == UTC
+
+
+def test_daily_counts_group_by_local_day(store: Store) -> None:
+    now = datetime.now(UTC)
+    today = now.astimezone(SHANGHAI).date()
+    just_after_midnight = datetime(today.year, today.month, today.day, 0, 30, tzinfo=SHANGHAI)
+    yesterday_noon = just_after_midnight - timedelta(hours=12, minutes=30)
+
+    first = store.record_inbound(incoming("a", received_at=yesterday_noon)).conversation
+    store.record_inbound(incoming("b", received_at=just_after_midnight))  # yesterday in UTC, today here
+    store.record_inbound(incoming("c", received_at=now, kind="handoff_request"))  # not a question
+    store.record_outbound(first.id, "答复", author="bot", mode="extractive")
+    store.record_outbound(first.id, "无法回答", author="bot", mode="refusal")
+    store.record_outbound(first.id, "人工答复", author="staff:li")
+    store.open_handoff(first.id, "intent:human")
+
+    counts = store.daily_counts(3, tz=SHANGHAI, now=now)
+    assert [c.day for c in counts] == [today - timedelta(days=2), today - timedelta(days=1), today]
+    assert [(c.questions, c.answered, c.escalated) for c in counts] == [(0, 0, 0), (1, 0, 0), (1, 1, 1)]
+    assert len(store.daily_counts()) == 30
+
+
+# schema, settings, connections
+
+
+def test_migrate_twice_changes_nothing_and_matches_the_models(empty_database_url: str) -> None:
+    store = Store(empty_database_url)
+    store.migrate()
+    store.record_inbound(incoming())
+    store.migrate()
+    assert store.find_conversation("web", "chat-1", "u1") is not None
+    store.close()
+
+    engine = create_engine(empty_database_url, poolclass=NullPool)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+def migrate_from_another_process(url: str, barrier: Any, results: Any) -> None:
+    barrier.wait()
+    try:
+        Store(url).migrate()
+        results.put("ok")
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_two_processes_migrating_at_once_both_succeed(empty_database_url: str) -> None:
+    outcomes = in_processes(2, migrate_from_another_process, empty_database_url)
+    assert outcomes == ["ok", "ok"]
+    store = Store(empty_database_url)
+    assert not store.record_inbound(incoming()).duplicate
+    store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sqlite_uses_wal(store: Store, tmp_path: Path) -> None:
+    store.record_inbound(incoming())
+    with sqlite3.connect(tmp_path / "stdbot.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_from_settings_defaults_to_sqlite_under_the_data_dir(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "var")
+    store = Store.from_settings(settings)
+    store.migrate()
+    assert store.ping()
+    store.close()
+    assert (tmp_path / "var" / "stdbot.db").is_file()
+
+    configured = load_settings(data_dir=tmp_path, database={"url": f"sqlite:///{tmp_path / 'other.db'}"})
+    other = Store.from_settings(configured)
+    other.migrate()
+    other.close()
+    assert (tmp_path / "other.db").is_file()
+
+
+def test_an_unreachable_server_raises_store_unavailable() -> None:
+    store = Store(CLOSED_PORT_URL)
+    assert not store.ping()
+    with pytest.raises(StoreUnavailable) as raised:
+        store.record_inbound(incoming())
+    message = str(raised.value)
+    assert message.startswith("数据库不可用 / database unavailable")
+    assert "127.0.0.1:1" in message and "secret" not in message and "Connection refused" in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    with pytest.raises(StoreUnavailable, match="数据库不可用"):
+        store.migrate()
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not a url",
+        "nosuchdb://host/db",
+        "mysql+nosuchdriver://host/db",
+        "postgresql+psycopg://postgres:secret@127.0.0.1:port/db",
+    ],
+)
+def test_a_bad_url_raises_store_unavailable(url: str) -> None:
+    with pytest.raises(StoreUnavailable, match="invalid database URL") as raised:
+        Store(url)
+    assert "secret" not in str(raised.value)
+
+
+def test_a_database_without_tables_says_to_migrate(empty_database_url: str) -> None:
+    store = Store(empty_database_url)
+    with pytest.raises(StoreError, match="run the migrations"):
+        store.conversation(1)
+    store.close()
