@@ -1,5 +1,5 @@
 # stdbot — two commands do all set-up on a fresh machine:
-#   make run    create .venv, install, ingest the sample knowledge base, start stdbot
+#   make run    create .venv, install, ingest the sample knowledge base, start the web server
 #   make test   create .venv, install with test extras, run the whole test suite
 
 PYTHON ?= python3
@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= var
 SAMPLE := $(wildcard data/sample/*)
 
-.PHONY: run test install install-dev lint bench clean
+.PHONY: run chat test install install-dev lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,13 @@ $(DATA_DIR)/.sample-ingested: $(SAMPLE) | $(VENV)/.installed
 	$(BIN)/stdbot ingest data/sample --data-dir $(DATA_DIR)
 	touch $@
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: $(VENV)/.installed $(DATA_DIR)/.sample-ingested
+	$(BIN)/stdbot --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT)
+
+chat: $(VENV)/.installed $(DATA_DIR)/.sample-ingested
 	$(BIN)/stdbot --data-dir $(DATA_DIR) chat
 
 test: $(VENV)/.installed-dev
@@ -42,6 +48,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/webchat.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache
