@@ -30,7 +30,7 @@ $(DATA_DIR)/.sample-ingested: $(SAMPLE) | $(VENV)/.installed
 	touch $@
 
 HOST ?= 127.0.0.1
-PORT ?= 8000
+PORT ?= 8080
 
 run: $(VENV)/.installed $(DATA_DIR)/.sample-ingested
 	$(BIN)/stdbot --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT)

@@ -119,6 +119,12 @@ class WebSettings(Section):
         default_factory=lambda: ["'self'"], description="CSP frame-ancestors: sites that may embed /chat"
     )
     max_message_chars: int = Field(2000, ge=10, le=100_000)
+    blas_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="numpy BLAS threads per process; 1 keeps concurrent requests from contending",
+    )
 
     @field_validator("allowed_frame_ancestors")
     @classmethod

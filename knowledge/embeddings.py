@@ -104,6 +104,14 @@ class SentenceTransformerEmbeddings(Embeddings):
 ArrayEmbeddings = UniversalSentenceEncoder | SentenceTransformerEmbeddings
 
 
+def limit_blas_threads(threads: int) -> None:
+    """Cap numpy's BLAS threads for the whole process, once (a per-call switch costs ~200 ms). A
+    server answers requests side by side, so one BLAS thread each beats threads that contend."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
+
+
 def build_embeddings(settings: EmbeddingSettings) -> ArrayEmbeddings:
     """The embedding model the settings select."""
     if settings.backend == "sentence-transformers":

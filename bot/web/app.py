@@ -23,7 +23,7 @@ from bot.locks import ConversationLocks
 from bot.notify import StaffNotifier
 from bot.outbox import Outbox
 from bot.store import Store
-from bot.web import chat_api, chat_page, health
+from bot.web import chat_api, chat_page, console, health
 from bot.web.bootstrap import ensure_secret_key
 from bot.web.errors import install_error_handlers
 from bot.web.metrics import MeteredChannel, Metrics
@@ -32,6 +32,7 @@ from bot.web.sse import ChatSignals
 from bot.web.state import Services
 from bot.web.warmup import KnowledgeBaseWarmup
 from config.settings import Settings, load_settings
+from knowledge.embeddings import limit_blas_threads
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signals.bind(asyncio.get_running_loop())
+        limit_blas_threads(settings.web.blas_threads)
         services.warmup.start()
         if own_outbox is not None:
             own_outbox.start()
@@ -121,6 +123,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(chat_api.router)
     app.include_router(chat_page.router)
+    console.install(app, secret_key)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
