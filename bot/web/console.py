@@ -1,0 +1,237 @@
+"""The staff console under /console: the queue of waiting conversations (live), search, a conversation's
+transcript with claim / release / reply / resolve / save-as-FAQ, and the audit log for admins.
+
+Every route depends on a logged-in user (`Staff`, `StaffPost` with CSRF, `Admin`); `install` adds the
+routes, the login routes and the handler that turns refusals into a login redirect, 401 or 403."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.datastructures import URL
+
+from bot.web import console_views as views
+from bot.web import login
+from bot.web.auth import (
+    LOGIN_PATH,
+    Admin,
+    ConsoleAuth,
+    ConsoleDenied,
+    Staff,
+    StaffPost,
+    StaffUser,
+    console_text,
+    optional_staff,
+    wants_json,
+)
+from bot.web.console_actions import ActionRefused, FormTokens, StaffDesk
+from bot.web.login import render
+from bot.web.state import services
+
+DONE_KEYS = ("claimed", "released", "resolved", "replied", "reply_repeat", "faq")
+TOKEN_CHARS = 128
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+FormToken = Annotated[str, Form(min_length=8, max_length=TOKEN_CHARS)]
+Action = Callable[[StaffDesk], object]
+
+
+def install(app: FastAPI, secret_key: str) -> None:
+    """Add the console to the app: sessions signed with `secret_key`, routes and refusal handling."""
+    app.state.console_auth = ConsoleAuth(secret_key)
+    app.state.console_tokens = FormTokens()
+    app.include_router(login.router)
+    app.include_router(router)
+
+    @app.exception_handler(ConsoleDenied)
+    async def _denied(request: Request, exc: ConsoleDenied) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        if exc.status == 401:
+            target = request.url.path if request.method == "GET" else ""
+            url = URL(LOGIN_PATH).include_query_params(next=target) if target else URL(LOGIN_PATH)
+            return RedirectResponse(str(url), status_code=303)
+        return render(request, "console_error.html", optional_staff(request), exc.status, message=exc.message)
+
+
+def _desk(request: Request) -> StaffDesk:
+    tokens: FormTokens = request.app.state.console_tokens
+    return StaffDesk(services(request), tokens)
+
+
+def _zone(request: Request) -> ZoneInfo:
+    return ZoneInfo(services(request).settings.handoff.timezone)
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(request: Request, user: Staff, q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    """The queue of waiting conversations and, with `q`, the conversations matching it."""
+    store, zone = services(request).store, _zone(request)
+    results = views.conversations(store.search_conversations(q), zone) if q.strip() else None
+    return render(
+        request, "console_queue.html", user, queue=views.queue(store, zone), query=q, results=results
+    )
+
+
+@router.get("/api/queue")
+def queue_json(request: Request, user: Staff) -> JSONResponse:
+    """The queue for the page's live refresh."""
+    items = views.queue(services(request).store, _zone(request))
+    return JSONResponse({"items": [item.to_json() for item in items]})
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(
+    request: Request, conversation_id: int, user: Staff, done: Annotated[str, Query(max_length=20)] = ""
+) -> HTMLResponse:
+    notice = console_text(f"done_{done}") if done in DONE_KEYS else None
+    return _conversation(request, user, conversation_id, notice=notice)
+
+
+@router.get("/api/conversations/{conversation_id}/messages")
+def messages_json(
+    request: Request, conversation_id: int, user: Staff, after: Annotated[int, Query(ge=0)] = 0
+) -> JSONResponse:
+    """Messages after `after` and the conversation's state, for the page's live refresh."""
+    desk, zone = _desk(request), _zone(request)
+    try:
+        conversation = desk.conversation(conversation_id)
+    except ActionRefused as exc:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    records = desk.store.messages_after(conversation_id, after)
+    return JSONResponse(
+        {
+            "state": views.state_label(conversation.state),
+            "handoff": views.handoff_summary(desk.store.open_handoff_for(conversation_id)),
+            "messages": [views.message_view(m, zone).to_json() for m in records],
+        }
+    )
+
+
+@router.post("/conversations/{conversation_id}/claim")
+def claim(request: Request, conversation_id: int, user: StaffPost) -> Response:
+    return _act(request, user, conversation_id, "claimed", lambda d: d.claim(user, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/release")
+def release(request: Request, conversation_id: int, user: StaffPost) -> Response:
+    return _act(request, user, conversation_id, "released", lambda d: d.release(user, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/resolve")
+def resolve(request: Request, conversation_id: int, user: StaffPost) -> Response:
+    return _act(request, user, conversation_id, "resolved", lambda d: d.resolve(user, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/reply")
+def reply(
+    request: Request,
+    conversation_id: int,
+    user: StaffPost,
+    form_token: FormToken,
+    text: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    """Send a staff reply; the same form posted twice (same token) sends it once."""
+    desk = _desk(request)
+    try:
+        outcome = desk.reply(user, conversation_id, text, form_token)
+    except ActionRefused as exc:
+        return _refused(request, user, conversation_id, exc, draft=text)
+    done = "reply_repeat" if outcome.repeated else "replied"
+    return _done(request, conversation_id, done, message_id=outcome.message_id)
+
+
+@router.post("/conversations/{conversation_id}/faq")
+def save_faq(
+    request: Request,
+    conversation_id: int,
+    user: StaffPost,
+    form_token: FormToken,
+    message_id: Annotated[int, Form(ge=1)],
+) -> Response:
+    """Turn a staff reply and the user's question before it into an FAQ draft."""
+    try:
+        draft_id = _desk(request).save_faq(user, conversation_id, message_id, form_token)
+    except ActionRefused as exc:
+        return _refused(request, user, conversation_id, exc)
+    if wants_json(request):
+        return JSONResponse(
+            {"ok": True, "draft_id": draft_id, "message": console_text("done_faq", id=draft_id)}
+        )
+    return _conversation(request, user, conversation_id, notice=console_text("done_faq", id=draft_id))
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, user: Admin) -> HTMLResponse:
+    """The audit log, newest first (admins)."""
+    zone = _zone(request)
+    entries = [(views.local_time(e.created_at, zone), e) for e in services(request).store.audit_log()]
+    return render(request, "console_audit.html", user, entries=entries)
+
+
+def _act(request: Request, user: StaffUser, conversation_id: int, done: str, action: Action) -> Response:
+    try:
+        action(_desk(request))
+    except ActionRefused as exc:
+        return _refused(request, user, conversation_id, exc)
+    return _done(request, conversation_id, done)
+
+
+def _done(request: Request, conversation_id: int, done: str, **extra: int) -> Response:
+    if wants_json(request):
+        return JSONResponse({"ok": True, "message": console_text(f"done_{done}"), **extra})
+    url = URL(f"/console/conversations/{conversation_id}").include_query_params(done=done)
+    return RedirectResponse(str(url), status_code=303)
+
+
+def _refused(
+    request: Request, user: StaffUser, conversation_id: int, exc: ActionRefused, draft: str = ""
+) -> Response:
+    if wants_json(request) or exc.status == 404:
+        if not wants_json(request):
+            return render(request, "console_error.html", user, 404, message=exc.message)
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    return _conversation(request, user, conversation_id, error=exc.message, status=exc.status, draft=draft)
+
+
+def _conversation(
+    request: Request,
+    user: StaffUser,
+    conversation_id: int,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+    draft: str = "",
+) -> HTMLResponse:
+    desk, zone = _desk(request), _zone(request)
+    try:
+        conversation = desk.conversation(conversation_id)
+    except ActionRefused as exc:
+        return render(request, "console_error.html", user, exc.status, message=exc.message)
+    handoff = desk.store.open_handoff_for(conversation_id)
+    messages = [views.message_view(m, zone) for m in desk.store.transcript(conversation_id)]
+    return render(
+        request,
+        "console_conversation.html",
+        user,
+        status,
+        conversation=conversation,
+        user_label=views.user_of(conversation),
+        state=views.state_label(conversation.state),
+        handoff=handoff,
+        handoff_summary=views.handoff_summary(handoff),
+        messages=messages,
+        last_id=messages[-1].id if messages else 0,
+        reply_token=secrets.token_urlsafe(18),
+        faq_tokens={m.id: secrets.token_urlsafe(18) for m in messages if m.staff_reply},
+        notice=notice,
+        error=error,
+        draft=draft,
+    )
