@@ -179,6 +179,11 @@
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
+  function fitInput() {
+    input.style.height = "auto";
+    if (input.value) input.style.height = input.scrollHeight + 2 + "px"; // + borders; CSS caps it
+  }
+
   function busy(button, on, text) {
     button.disabled = on;
     button.textContent = text;
@@ -195,6 +200,7 @@
     const mine = { author: "user", text: text };
     showMessage(mine);
     input.value = "";
+    fitInput();
     busy(sendButton, true, labels.sending);
     post("/messages", { text: text, client_message_id: clientId() })
       .then(function (data) {
@@ -204,9 +210,12 @@
       .catch(function (error) {
         showError(error.message);
         if (!input.value) input.value = text;
+        fitInput();
       })
       .finally(function () { busy(sendButton, false, labels.send); input.focus(); });
   });
+
+  input.addEventListener("input", fitInput);
 
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
