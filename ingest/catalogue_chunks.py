@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from string import Template
 
-import prompts
 from knowledge.catalogue import split_adoption_entry
-from knowledge.catalogue_answer import catalogue_labels, kind_label
+from knowledge.catalogue_answer import catalogue_labels, render_record
 from knowledge.types import CatalogueRecord, Chunk
 
 
@@ -45,17 +44,7 @@ def _standards(record: CatalogueRecord) -> tuple[str, ...]:
 
 def _chunk_text(record: CatalogueRecord) -> str:
     labels = catalogue_labels()
-    kind = kind_label(record)
-    text = prompts.render(
-        "catalogue_chunk",
-        number=record.number,
-        title=record.title,
-        kind=f"（{kind}）" if kind else "",
-        status=record.status,
-        approval_date=record.approval_date or labels["unknown_date"],
-        effective_date=record.effective_date or labels["unknown_date"],
-    )
-    pieces = [text]
+    pieces = [render_record("catalogue_chunk", record)]
     if record.replaces:
         pieces.append(Template(labels["chunk_replaces"]).substitute(number=record.replaces))
     if record.replaced_by:

@@ -35,11 +35,12 @@ def kind_label(record: CatalogueRecord) -> str:
     return {True: labels["mandatory"], False: labels["recommended"], None: ""}[mandatory]
 
 
-def _record_text(record: CatalogueRecord) -> str:
+def render_record(template: str, record: CatalogueRecord) -> str:
+    """A prompts/ template filled with a record's number, title, kind, status and dates."""
     labels = catalogue_labels()
     kind = kind_label(record)
-    text = prompts.render(
-        "catalogue_found",
+    return prompts.render(
+        template,
         number=record.number,
         title=record.title,
         kind=f"（{kind}）" if kind else "",
@@ -47,6 +48,11 @@ def _record_text(record: CatalogueRecord) -> str:
         approval_date=record.approval_date or labels["unknown_date"],
         effective_date=record.effective_date or labels["unknown_date"],
     )
+
+
+def _record_text(record: CatalogueRecord) -> str:
+    labels = catalogue_labels()
+    text = render_record("catalogue_found", record)
     if record.note:
         text += Template(labels["note"]).substitute(note=record.note.rstrip("。"))
     return text
