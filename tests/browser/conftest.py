@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from web.conftest import ROOT, SAMPLE, free_port
-from web.test_serve import Process, wait_ready
+from support.processes import ROOT, SAMPLE, Process, free_port, wait_ready
 
 from bot.store import Store
 from config.settings import Settings

@@ -3,7 +3,6 @@ app under its lifespan (TestClient) and, where streaming matters, the app on a r
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from support.processes import SAMPLE, free_port
 
 from bot.kb_holder import KnowledgeBaseHolder
 from bot.web.app import create_app
@@ -23,8 +23,6 @@ from bot.web.state import Services
 from config.settings import Settings
 from ingest.build import build_knowledge_base
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "data" / "sample"
 SECRET = "test-secret-key-0123456789abcdef"
 ALWAYS_OPEN = {"hours": "00:00-24:00", "weekdays": [1, 2, 3, 4, 5, 6, 7]}
 
@@ -85,13 +83,6 @@ def services_of(app: FastAPI) -> Services:
 class LiveServer:
     url: str
     app: FastAPI
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

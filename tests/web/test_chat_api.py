@@ -14,7 +14,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from web.conftest import LiveServer, free_port, services_of
+from support.processes import free_port
+from web.conftest import LiveServer, services_of
 
 from bot.channels.webchat import CHANNEL
 from bot.kb_holder import KnowledgeBaseHolder
