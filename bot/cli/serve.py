@@ -92,7 +92,8 @@ def _print_admin_password(password: str) -> None:
             f"已创建管理员账号 / created the admin account\n"
             f"  用户名 / username: {ADMIN_USERNAME}\n"
             f"  一次性密码 / one-time password: {password}\n"
-            "此密码只显示这一次，请登录后立即修改 / shown only this once: log in and change it",
+            "此密码只显示这一次，请尽快用 stdbot user passwd admin 修改 / "
+            "shown only this once: change it with `stdbot user passwd admin`",
             title="首次启动 / first start",
         ),
         highlight=False,
