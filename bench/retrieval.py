@@ -144,7 +144,7 @@ def run_langchain_baseline(
 def _baseline_relevant(question: Any, doc: Any, titles: frozenset[str]) -> bool:
     """Generous to the baseline: a chunk counts when it mentions the article (any 第X条 in its text)
     of a relevant source, or mentions a relevant standard number anywhere."""
-    from knowledge.evaluation import _source_matches
+    from knowledge.evaluation import source_matches
     from knowledge.standard_numbers import find_standard_numbers
 
     text = doc.page_content
@@ -152,7 +152,7 @@ def _baseline_relevant(question: Any, doc: Any, titles: frozenset[str]) -> bool:
     for rel in question.relevant:
         if rel.standard is not None and rel.standard in numbers:
             return True
-        source_ok = rel.source is not None and _source_matches(rel.source, doc.metadata["source"], titles)
+        source_ok = rel.source is not None and source_matches(rel.source, doc.metadata["source"], titles)
         if source_ok and (rel.clause is None or rel.clause in text):
             return True
     return False

@@ -31,12 +31,12 @@ class Relevant:
             return chunk.standard == self.standard
         if self.faq is not None:
             return chunk.question is not None and chunk.question.strip() == self.faq.strip()
-        if self.source is None or not _source_matches(self.source, chunk.source, titles):
+        if self.source is None or not source_matches(self.source, chunk.source, titles):
             return False
         return self.clause is None or self.clause in chunk.clauses
 
 
-def _source_matches(wanted: str, title: str, titles: frozenset[str]) -> bool:
+def source_matches(wanted: str, title: str, titles: frozenset[str]) -> bool:
     if wanted in (title, short_name(title)):
         return True
     exact_elsewhere = any(wanted in (t, short_name(t)) for t in titles)

@@ -12,9 +12,10 @@ import numpy as np
 from config.settings import RetrievalSettings
 from knowledge.bm25_index import BM25Index
 from knowledge.embeddings import ArrayEmbeddings
+from knowledge.errors import StandardNumberError
 from knowledge.lexicon import PENALTY_CUES, PENALTY_MARKS
 from knowledge.source_names import SourceNames
-from knowledge.standard_numbers import find_standard_numbers
+from knowledge.standard_numbers import find_standard_numbers, parse_standard_number
 from knowledge.tokenize import normalise_text, tokenize
 from knowledge.types import Chunk, Hit
 from knowledge.vectorstore import VectorCollection
@@ -58,7 +59,7 @@ class HybridRetriever:
             for number in {chunk.standard, *chunk.standards} - {None}:
                 assert number is not None
                 self._by_standard.setdefault(number, []).append(i)
-                self._by_standard.setdefault(_strip_year(number), []).append(i)
+                self._by_standard.setdefault(_key_of(number), []).append(i)
         self._sources = SourceNames(c.source for c in self.chunks if c.kind not in ("faq", "catalog"))
         self._recent_vectors: dict[str, np.ndarray] = {}
         self._recent_lock = threading.Lock()
@@ -139,7 +140,7 @@ class HybridRetriever:
                     continue
                 cand = candidates.setdefault(index, _Candidate(index))
                 chunk = self.chunks[index]
-                own = chunk.standard is not None and _strip_year(chunk.standard) == number.key
+                own = chunk.standard is not None and _key_of(chunk.standard) == number.key
                 boost = settings.standard_boost * (1.0 if own else 0.5)
                 if exact and index not in exact:
                     boost *= 0.5
@@ -173,9 +174,9 @@ def _top(scores: np.ndarray, n: int) -> list[int]:
     return [int(i) for i in part[np.argsort(-scores[part], kind="stable")]]
 
 
-def _strip_year(canonical: str) -> str:
-    for sep in ("-", ":"):
-        head, found, year = canonical.rpartition(sep)
-        if found and len(year) in (2, 4) and year.isdigit() and head:
-            return head
-    return canonical
+def _key_of(canonical: str) -> str:
+    """The number without its year (GB/T 19001-2016 → GB/T 19001); text that is no number stays."""
+    try:
+        return parse_standard_number(canonical).key
+    except StandardNumberError:
+        return canonical
