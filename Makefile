@@ -32,6 +32,8 @@ $(DATA_DIR)/.sample-ingested: $(SAMPLE) | $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
+# The sample knowledge base's golden set gates builds made from the admin pages.
+run: export STDBOT_KB__GOLDEN_SET ?= tests/golden/sample.jsonl
 run: $(VENV)/.installed $(DATA_DIR)/.sample-ingested
 	$(BIN)/stdbot --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT)
 

@@ -5,7 +5,9 @@
 - the same questions answered in-process (`Answerer.ask`) in this run, as the baseline the HTTP path
   adds to;
 - staff → user: a staff reply stored and queued by another process (as a console in another worker
-  does) until it arrives on the user's open event stream (SSE).
+  does) until it arrives on the user's open event stream (SSE);
+- console → user: a staff member's reply posted through the console of the same server (login, claim,
+  reply form) until it arrives on the user's event stream.
 
     python bench/webchat.py [--repeat 3] [--staff-replies 20]
 
@@ -142,6 +144,62 @@ def staff_to_user(base: str, data_dir: Path, replies: int) -> list[float]:
     return times
 
 
+def console_to_user(base: str, data_dir: Path, replies: int) -> list[float]:
+    """Staff replies posted through the console's reply form; timed until the user's stream has them."""
+    import re
+
+    from bot.channels.webchat import CHANNEL
+    from bot.store import Store
+    from bot.web.passwords import hash_password
+
+    password = "bench-password-0123"
+    store = Store(f"sqlite:///{data_dir / 'stdbot.db'}")
+    store.add_staff("bench-console", hash_password(password), "staff")
+    hidden = re.compile(r'name="csrf_token" value="([^"]+)"')
+    times: list[float] = []
+    with httpx.Client(base_url=base, timeout=30) as user, httpx.Client(base_url=base, timeout=30) as staff:
+        session = user.post("/api/chat/sessions").json()
+        first = user.post("/api/chat/messages", json={**session, "text": "转人工"}).json()
+        conversation = store.find_conversation(CHANNEL, session["session_id"], session["session_id"])
+        if conversation is None:
+            raise SystemExit("conversation not found")
+        login = staff.get("/console/login")
+        token = hidden.search(login.text)
+        if token is None:
+            raise SystemExit("no login form")
+        form = {"username": "bench-console", "password": password, "csrf_token": token.group(1)}
+        if staff.post("/console/login", data=form).status_code not in (200, 303):
+            raise SystemExit("console login failed")
+        page = staff.get(f"/console/conversations/{conversation.id}")
+        csrf = hidden.search(page.text)
+        if csrf is None:
+            raise SystemExit("not logged in to the console")
+        headers = {"X-CSRF-Token": csrf.group(1), "X-Requested-With": "bench", "Accept": "application/json"}
+        staff.post(f"/console/conversations/{conversation.id}/claim", headers=headers).raise_for_status()
+        after = first["reply"]["message_id"]
+        for n in range(replies):
+            arrived = threading.Event()
+            wanted = f"坐席回复 {n}"
+            params = {**session, "after": str(after)}
+            listener = threading.Thread(target=_listen, args=(base, params, wanted, arrived), daemon=True)
+            listener.start()
+            time.sleep(0.3)  # the stream is open
+            started = time.perf_counter()
+            sent = staff.post(
+                f"/console/conversations/{conversation.id}/reply",
+                data={"text": wanted, "form_token": f"bench-form-{n:04d}"},
+                headers=headers,
+            )
+            if sent.status_code != 200:
+                raise SystemExit(f"console reply refused: {sent.status_code} {sent.text}")
+            if not arrived.wait(10):
+                raise SystemExit("console reply never reached the user")
+            times.append((time.perf_counter() - started) * 1000)
+            after = int(sent.json()["message_id"])
+    store.close()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -164,8 +222,11 @@ def main() -> None:
             rows: dict[str, Any] = {
                 "answer in-process (baseline)": _percentiles(in_process(data_dir, questions, args.repeat)),
                 "user → bot reply over HTTP": _percentiles(user_to_bot(base, questions, args.repeat)),
-                "staff reply → user's event stream": _percentiles(
+                "staff reply (other process) → user's event stream": _percentiles(
                     staff_to_user(base, data_dir, args.staff_replies)
+                ),
+                "staff reply (console) → user's event stream": _percentiles(
+                    console_to_user(base, data_dir, args.staff_replies)
                 ),
             }
         finally:

@@ -37,7 +37,7 @@ class KnowledgeBaseHolder:
         self,
         settings: Settings,
         *,
-        reload_check_s: float = 5.0,
+        reload_check_s: float | None = None,
         embeddings: ArrayEmbeddings | None = None,
         chat_model: BaseChatModel | None = None,
         memory: ConversationMemory | None = None,
@@ -45,7 +45,7 @@ class KnowledgeBaseHolder:
         today: date | None = None,
     ) -> None:
         self.settings = settings
-        self.reload_check_s = reload_check_s
+        self.reload_check_s = settings.kb.reload_check_s if reload_check_s is None else reload_check_s
         self.registry = Registry(settings.data_dir)
         self.memory = memory if memory is not None else ConversationMemory()
         self._embeddings = embeddings
@@ -125,13 +125,18 @@ class KnowledgeBaseHolder:
         if previous is not None:
             log.info("知识库已切换 / knowledge base switched: v%s → v%s", previous, pair[0].version)
 
-    def _open(self, version: int) -> Pair:
+    @property
+    def embeddings(self) -> ArrayEmbeddings:
+        """The embedding model this process answers with (loaded on first use), for builds and evaluations."""
         if self._embeddings is None:
             self._embeddings = build_embeddings(self.settings.embedding)
+        return self._embeddings
+
+    def _open(self, version: int) -> Pair:
         if self._chat_model is None and self.settings.llm.enabled:
             self._chat_model = build_chat_model(self.settings.llm)
         kb = open_knowledge_base(
-            self.settings, version=version, embeddings=self._embeddings, today=self._today
+            self.settings, version=version, embeddings=self.embeddings, today=self._today
         )
         return kb, Answerer(kb, self.settings, chat_model=self._chat_model, memory=self.memory)
 

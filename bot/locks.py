@@ -3,7 +3,8 @@
 `ConversationLocks(store_url).hold(key)` takes an in-process lock for the key, then a lock every process
 sees: a PostgreSQL advisory lock on a dedicated connection, or for SQLite an `flock` on one of a fixed
 number of lock files next to the database (keys share files by hash, so unrelated conversations may
-briefly wait for each other, never run together with their own)."""
+briefly wait for each other, never run together with their own). A PostgreSQL lock that cannot be taken
+because the database is away raises StoreUnavailable, like the store."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.store.engine import CONNECT_TIMEOUT_S, translate
 from knowledge.errors import SettingsError
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,11 @@ class ConversationLocks:
         self._engine: Engine | None = None
         self._lock_dir: Path | None = None
         if url.get_backend_name() == "postgresql":
-            self._engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+            psycopg = url.get_driver_name() == "psycopg"
+            connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if psycopg else {}
+            self._engine = create_engine(
+                url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
+            )
         elif url.get_backend_name() == "sqlite":
             database = url.database
             if lock_dir is not None:
@@ -105,9 +112,7 @@ class ConversationLocks:
     @contextmanager
     def _advisory(engine: Engine, key: str) -> Iterator[None]:
         params = {"namespace": PG_NAMESPACE, "key": key}
-        with engine.connect() as connection:
-            connection.execute(_PG_LOCK, params)
-            connection.commit()
+        with _advisory_connection(engine, params) as connection:
             try:
                 yield
             finally:
@@ -130,3 +135,19 @@ class ConversationLocks:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _advisory_connection(engine: Engine, params: dict[str, object]) -> Connection:
+    """A connection holding the advisory lock; StoreUnavailable when the database cannot be reached."""
+    try:
+        connection = engine.connect()
+    except SQLAlchemyError as exc:
+        raise translate(exc, engine.url) from None
+    try:
+        connection.execute(_PG_LOCK, params)
+        connection.commit()
+    except SQLAlchemyError as exc:
+        connection.invalidate()
+        connection.close()
+        raise translate(exc, engine.url) from None
+    return connection

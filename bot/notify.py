@@ -1,18 +1,23 @@
 """Telling staff that a conversation waits for them: a WeCom group robot (markdown) and/or a Telegram chat.
 
-`notify` only queues; a background thread (or `flush` in tests) sends. Each target accepts a limited
-number of messages a minute (WeCom: 20): when more alerts wait than the minute's budget allows, several
-go out in one message. Failures are logged and retried a few times; they never reach the caller."""
+`notify` only hands the alert to a background thread (or `flush` in tests), which queues it in the store
+at once, one row per target, and sends. The queue and each target's budget are shared by every worker:
+a worker sends to a target only while it holds the target's lease, and counts each message in the store
+before posting it, so all workers together stay within the target's messages a minute (WeCom: 20). When
+more alerts wait than the budget allows, several go out in one message. Failures are logged and retried a
+few times; they never reach the caller. Alerts a worker queued and did not send are sent by another."""
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -20,27 +25,19 @@ import httpx
 
 import prompts
 from bot.handoff import reason_label
+from bot.messages import utcnow
+from bot.store import HandoffAlert as HandoffAlert
+from bot.store import StaffAlertRecord, Store
 from config.settings import NotifySettings, Settings
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 QUESTION_CHARS = 500
+BUDGET_WINDOW = timedelta(minutes=1)
+ALERTS_PER_FLUSH = 200
+DONE_RETENTION = timedelta(days=7)
 _MARKDOWN_SAFE = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞", "*": "＊", "`": "｀", "#": "＃"})
-
-
-@dataclass(frozen=True)
-class HandoffAlert:
-    """One conversation that went to staff."""
-
-    conversation_id: int
-    reason: str
-    question: str
-    attempt: str | None
-    channel: str
-    user: str
-    created_at: datetime
-    attempts: int = 0
 
 
 class Target(Protocol):
@@ -129,34 +126,18 @@ class TelegramChat:
         return None if data.get("ok") is True else f"{data.get('error_code')}: {data.get('description')}"
 
 
-class RateBudget:
-    """How many more messages a target takes in the current minute (a sliding window)."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
-        self.per_minute = per_minute
-        self._clock = clock
-        self._sent: deque[float] = deque()
-
-    def remaining(self) -> int:
-        now = self._clock()
-        while self._sent and now - self._sent[0] >= 60.0:
-            self._sent.popleft()
-        return self.per_minute - len(self._sent)
-
-    def spend(self) -> None:
-        self._sent.append(self._clock())
-
-
 class StaffNotifier:
-    """Queues handoff alerts and sends them to every configured target within its rate budget."""
+    """Queues handoff alerts in the store and sends them to every configured target within its budget."""
 
     def __init__(
         self,
         settings: NotifySettings,
+        store: Store,
         *,
         zone: ZoneInfo | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = utcnow,
         poll_interval_s: float = 1.0,
+        lease_s: float | None = None,
     ) -> None:
         self.context = AlertContext(
             settings.console_base_url, zone or ZoneInfo("Asia/Shanghai"), settings.attempt_chars
@@ -169,35 +150,43 @@ class StaffNotifier:
             self.targets.append(
                 TelegramChat(settings.telegram_api_base_url, token, settings.telegram_chat_id)
             )
-        self._pending: dict[str, deque[HandoffAlert]] = {t.name: deque() for t in self.targets}
-        self._budgets = {t.name: RateBudget(settings.per_minute, clock) for t in self.targets}
+        self.store = store
+        self.per_minute = settings.per_minute
+        # the lease outlasts one post, which may wait `timeout_s` each to connect, write and read
+        self.lease_s = lease_s if lease_s is not None else 4 * settings.timeout_s + 10
+        self.holder = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.poll_interval_s = poll_interval_s
+        self._clock = clock
+        self._handed_over: deque[HandoffAlert] = deque()
         self._client = httpx.Client(timeout=settings.timeout_s)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.poll_interval_s = poll_interval_s
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> StaffNotifier | None:
+    def from_settings(cls, settings: Settings, store: Store) -> StaffNotifier | None:
         """A notifier for the configured targets; None when none is configured."""
         if not settings.notify.enabled:
             return None
-        return cls(settings.notify, zone=ZoneInfo(settings.handoff.timezone))
+        return cls(settings.notify, store, zone=ZoneInfo(settings.handoff.timezone))
 
     def notify(self, alert: HandoffAlert) -> None:
-        """Queue `alert` for every target; never raises."""
+        """Hand `alert` over for every target; never raises and never waits."""
         with self._lock:
-            for queue in self._pending.values():
-                queue.append(alert)
+            self._handed_over.append(alert)
         self._wake.set()
 
     def pending(self) -> int:
+        """Alerts not sent yet, counted once per target: this worker's and every other worker's."""
         with self._lock:
-            return sum(len(q) for q in self._pending.values())
+            handed_over = len(self._handed_over) * len(self.targets)
+        return handed_over + self.store.count_pending_staff_alerts([t.name for t in self.targets])
 
     def flush(self) -> int:
-        """Send what the budgets allow now; the number of messages sent."""
+        """Queue the alerts handed over in the store, then send what the budgets allow now; the number
+        of messages this worker sent."""
+        self._queue_handed_over()
         return sum(self._flush_target(target) for target in self.targets)
 
     def start(self) -> None:
@@ -208,7 +197,7 @@ class StaffNotifier:
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread after a last attempt to send what is queued."""
+        """Stop the thread after a last round: what was handed over is queued, and sent if it can be."""
         if self._thread is not None:
             self._stopping.set()
             self._wake.set()
@@ -229,39 +218,64 @@ class StaffNotifier:
         except Exception:  # the notifier thread must survive anything
             log.exception("staff notification failed")
 
-    def _flush_target(self, target: Target) -> int:
-        budget = self._budgets[target.name]
+    def _queue_handed_over(self) -> None:
+        """Move the handed-over alerts into the store; what the store refuses stays for the next round."""
         with self._lock:
-            alerts = list(self._pending[target.name])
-            self._pending[target.name].clear()
-        if not alerts:
+            alerts = list(self._handed_over)
+            self._handed_over.clear()
+        names = [target.name for target in self.targets]
+        for number, alert in enumerate(alerts):
+            try:
+                self.store.add_staff_alert(alert, names, self._clock())
+            except BaseException:
+                with self._lock:
+                    self._handed_over.extendleft(reversed(alerts[number:]))
+                raise
+
+    def _flush_target(self, target: Target) -> int:
+        status = self.store.alert_target_status(target.name, self._clock() - BUDGET_WINDOW)
+        if status.pending == 0 or status.posts >= self.per_minute:
             return 0
-        rendered = [target.render(alert, self.context) for alert in alerts]
-        allowed = budget.remaining()
-        groups = [[i] for i in range(len(alerts))] if len(alerts) <= allowed else _pack(rendered, target)
-        sent, left = 0, list[HandoffAlert]()
-        for number, group in enumerate(groups):
-            if number >= allowed:
-                left = [alerts[i] for g in groups[number:] for i in g]
+        if not self.store.take_alert_lease(target.name, self.holder, self._clock(), self.lease_s):
+            return 0  # another worker is sending to this target
+        try:
+            return self._send_queued(target)
+        finally:
+            self.store.release_alert_lease(target.name, self.holder)
+
+    def _send_queued(self, target: Target) -> int:
+        """Send the target's queued alerts, oldest first: one message each when the budget allows, else
+        packed. Stops at the first failure; the rest waits for the next round. Runs under the lease."""
+        now = self._clock()
+        queued = self.store.pending_staff_alerts(target.name, ALERTS_PER_FLUSH)
+        allowed = self.per_minute - self.store.alert_target_status(target.name, now - BUDGET_WINDOW).posts
+        rendered = [target.render(item.alert, self.context) for item in queued]
+        groups = [[i] for i in range(len(queued))] if len(queued) <= allowed else _pack(rendered, target)
+        sent = 0
+        for group in groups[: max(allowed, 0)]:
+            if not self.store.spend_alert_post(target.name, self.holder, self._clock(), self.lease_s):
+                log.warning("another worker took over sending to %s", target.name)
                 break
-            budget.spend()
             error = _post_safely(target, self._client, target.separator.join(rendered[i] for i in group))
             if error is None:
+                self.store.mark_staff_alerts_sent([queued[i].id for i in group], self._clock())
                 sent += 1
                 continue
             log.warning("通知工作人员失败 / staff notification to %s failed: %s", target.name, error)
-            failed = [replace(alerts[i], attempts=alerts[i].attempts + 1) for i in group]
-            left = [a for a in failed if a.attempts < MAX_ATTEMPTS] + [
-                alerts[i] for g in groups[number + 1 :] for i in g
-            ]
-            if len(failed) > len(left):
-                log.error(
-                    "已放弃发送 / gave up on alerts for conversations %s", [a.conversation_id for a in failed]
-                )
+            self._count_failure([queued[i] for i in group], error)
             break
-        with self._lock:
-            self._pending[target.name].extendleft(reversed(left))
+        if sent:
+            self.store.purge_staff_alerts(now - DONE_RETENTION)
         return sent
+
+    def _count_failure(self, items: Sequence[StaffAlertRecord], error: str) -> None:
+        ids = [item.id for item in items]
+        given_up = self.store.mark_staff_alerts_failed(ids, error, MAX_ATTEMPTS, self._clock())
+        if given_up:
+            log.error(
+                "已放弃发送 / gave up on alerts for conversations %s",
+                [item.alert.conversation_id for item in given_up],
+            )
 
 
 def _pack(rendered: Sequence[str], target: Target) -> list[list[int]]:

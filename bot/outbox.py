@@ -69,6 +69,10 @@ class Outbox:
             self._wake.set()
         return delivery
 
+    def wake(self) -> None:
+        """Look for due deliveries now (one was queued by someone else in this process)."""
+        self._wake.set()
+
     def mark_delivered(self, delivery_id: int, platform_message_id: str | None = None) -> None:
         """The caller delivered the reply itself (e.g. the WeChat passive reply)."""
         self.store.mark_sent(delivery_id, platform_message_id)

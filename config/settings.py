@@ -223,6 +223,20 @@ class NotifySettings(Section):
         return bool(self.wecom_webhook_url or self.telegram_token)
 
 
+class KnowledgeAdminSettings(Section):
+    """[kb] — reloading the knowledge base from the admin pages."""
+
+    golden_set: Path | None = Field(
+        None,
+        description="golden-set JSONL every new build is measured on; a build whose hit@5 falls below the "
+        "active version's is not activated unless an admin insists (unset: no gate)",
+    )
+    upload_max_mb: int = Field(50, ge=1, le=2048, description="largest file an admin may upload")
+    reload_check_s: float = Field(
+        5.0, gt=0, le=300, description="how often each worker looks for a newly activated version"
+    )
+
+
 class Settings(BaseSettings):
     """All of stdbot's settings; built once at start and passed in."""
 
@@ -241,6 +255,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
     database: DatabaseSettings = DatabaseSettings()
     web: WebSettings = WebSettings()
+    kb: KnowledgeAdminSettings = KnowledgeAdminSettings()
 
     @classmethod
     def settings_customise_sources(

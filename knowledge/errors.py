@@ -32,6 +32,14 @@ class KnowledgeBaseError(StdbotError):
     """The versioned knowledge base is missing, empty or inconsistent."""
 
 
+class ReloadRefused(KnowledgeBaseError):
+    """A build, activation or rollback refused: another one is running, or the release gate holds it back."""
+
+
+class UploadRejected(IngestError):
+    """An uploaded file was not accepted (name, type or size)."""
+
+
 class QuestionError(StdbotError):
     """A question that cannot be answered as given (empty, too long)."""
 

@@ -3,29 +3,41 @@
 from __future__ import annotations
 
 from bot.store.records import (
+    AlertTargetStatus,
     AuditRecord,
     ConversationRecord,
     DailyCount,
     DeliveryRecord,
     FaqDraftRecord,
+    FormOutcome,
+    FormUse,
+    HandoffAlert,
     HandoffRecord,
     InboundResult,
     KbVersionRecord,
     MessageRecord,
+    QueuedReply,
+    StaffAlertRecord,
     StaffRecord,
 )
 from bot.store.store import Store
 
 __all__ = [
+    "AlertTargetStatus",
     "AuditRecord",
     "ConversationRecord",
     "DailyCount",
     "DeliveryRecord",
     "FaqDraftRecord",
+    "FormOutcome",
+    "FormUse",
+    "HandoffAlert",
     "HandoffRecord",
     "InboundResult",
     "KbVersionRecord",
     "MessageRecord",
+    "QueuedReply",
+    "StaffAlertRecord",
     "StaffRecord",
     "Store",
 ]

@@ -71,6 +71,19 @@ def set_faq_draft_state(session: Session, draft_id: int, state: str) -> None:
     require(session, FaqDraftRow, draft_id, for_update=True).state = state
 
 
+def review_faq_draft(
+    session: Session, draft_id: int, state: str, question: str, answer: str, basis: str | None
+) -> FaqDraftRecord:
+    check_choice(state, FAQ_DRAFT_STATES, "state")
+    row = require(session, FaqDraftRow, draft_id, for_update=True)
+    row.question = check_text(question, "question")
+    row.answer = check_text(answer, "answer")
+    row.basis = without_nul(basis or "").strip() or None
+    row.state = state
+    session.flush()
+    return row.record()
+
+
 def audit(session: Session, actor: str, action: str, detail: str) -> None:
     session.add(
         AuditRow(

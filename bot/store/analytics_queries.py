@@ -3,54 +3,98 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.store.models import HandoffRow, MessageRow
-from bot.store.records import DailyCount
+from bot.store.records import DailyCount, FirstReplyTimes
 from bot.store.rows import check_aware
+
+
+@dataclass(frozen=True)
+class Period:
+    """The `days` local days in `tz` up to and including today, from midnight `since` (UTC) to the
+    midnight `until` after the last day."""
+
+    first: date
+    days: int
+    tz: tzinfo
+    since: datetime
+    until: datetime
+
+    @classmethod
+    def ending(cls, now: datetime, days: int, tz: tzinfo) -> Period:
+        check_aware(now, "now")
+        days = max(days, 1)
+        last = now.astimezone(tz).date()
+        first = last - timedelta(days=days - 1)
+        return cls(first, days, tz, _midnight(first, tz), _midnight(last + timedelta(days=1), tz))
+
+    def holds(self, column: InstrumentedAttribute[datetime]) -> ColumnElement[bool]:
+        """`column` lies within the period."""
+        return and_(column >= self.since, column < self.until)
+
+    def each_day(self) -> list[date]:
+        """The period's days, oldest first."""
+        return [self.first + timedelta(days=n) for n in range(self.days)]
+
+    def day_of(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
 
 
 def daily_counts(session: Session, days: int, tz: tzinfo, now: datetime) -> list[DailyCount]:
     """One DailyCount per day for the `days` days up to and including today in `tz`, oldest first.
     questions: text messages users sent; answered: bot replies that answered (any mode but a refusal);
     escalated: handoffs opened."""
-    check_aware(now, "now")
-    days = max(days, 1)
-    today = now.astimezone(tz).date()
-    first = today - timedelta(days=days - 1)
-    since = datetime.combine(first, time(), tzinfo=tz).astimezone(UTC)
-    dialect = session.get_bind().dialect.name
-
+    period = Period.ending(now, days, tz)
     messages = MessageRow.created_at
-    questions = _per_day(
+    questions = per_day(session, period, messages, MessageRow.direction == "in", MessageRow.kind == "text")
+    answered = per_day(
         session,
-        dialect,
-        tz,
-        messages,
-        MessageRow.direction == "in",
-        MessageRow.kind == "text",
-        messages >= since,
-    )
-    answered = _per_day(
-        session,
-        dialect,
-        tz,
+        period,
         messages,
         MessageRow.direction == "out",
         MessageRow.author == "bot",
         MessageRow.mode.is_not(None),
         MessageRow.mode != "refusal",
-        messages >= since,
     )
-    escalated = _per_day(session, dialect, tz, HandoffRow.created_at, HandoffRow.created_at >= since)
-    return [
-        DailyCount(day, questions[day], answered[day], escalated[day])
-        for day in (first + timedelta(days=n) for n in range(days))
-    ]
+    escalated = per_day(session, period, HandoffRow.created_at)
+    return [DailyCount(day, questions[day], answered[day], escalated[day]) for day in period.each_day()]
+
+
+def first_reply_times(session: Session, days: int, tz: tzinfo, now: datetime) -> FirstReplyTimes:
+    """Time from opening to the first staff reply, over the handoffs opened in the period."""
+    period = Period.ending(now, days, tz)
+    rows = session.execute(
+        select(HandoffRow.created_at, HandoffRow.first_reply_at, HandoffRow.state).where(
+            period.holds(HandoffRow.created_at)
+        )
+    ).all()
+    waits = [(replied - opened).total_seconds() for opened, replied, _ in rows if replied is not None]
+    unreplied_open = sum(1 for _, replied, state in rows if replied is None and state != "resolved")
+    median = statistics.median(waits) if waits else None
+    return FirstReplyTimes(len(rows), len(waits), median, unreplied_open)
+
+
+def per_day(
+    session: Session,
+    period: Period,
+    column: InstrumentedAttribute[datetime],
+    *conditions: ColumnElement[bool],
+) -> Counter[date]:
+    """How many rows with `column` in the period match `conditions`, per local day."""
+    bucket = _hour_bucket(session.get_bind().dialect.name, column)
+    query = select(bucket, func.count()).where(period.holds(column), *conditions).group_by(bucket)
+    counts: Counter[date] = Counter()
+    for hour_text, count in session.execute(query):
+        hour = datetime.strptime(str(hour_text), "%Y-%m-%d %H").replace(tzinfo=UTC)
+        counts[period.day_of(hour)] += int(count)
+    return counts
 
 
 def _hour_bucket(dialect: str, column: InstrumentedAttribute[datetime]) -> ColumnElement[str]:
@@ -59,16 +103,5 @@ def _hour_bucket(dialect: str, column: InstrumentedAttribute[datetime]) -> Colum
     return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
 
 
-def _per_day(
-    session: Session,
-    dialect: str,
-    tz: tzinfo,
-    column: InstrumentedAttribute[datetime],
-    *conditions: ColumnElement[bool],
-) -> Counter[date]:
-    bucket = _hour_bucket(dialect, column)
-    counts: Counter[date] = Counter()
-    for hour_text, count in session.execute(select(bucket, func.count()).where(*conditions).group_by(bucket)):
-        hour = datetime.strptime(str(hour_text), "%Y-%m-%d %H").replace(tzinfo=UTC)
-        counts[hour.astimezone(tz).date()] += int(count)
-    return counts
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)

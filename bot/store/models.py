@@ -27,9 +27,11 @@ from bot.store.records import (
     ConversationRecord,
     DeliveryRecord,
     FaqDraftRecord,
+    HandoffAlert,
     HandoffRecord,
     KbVersionRecord,
     MessageRecord,
+    StaffAlertRecord,
     StaffRecord,
 )
 
@@ -304,6 +306,82 @@ class AuditRow(Base):
 
     def record(self) -> AuditRecord:
         return AuditRecord(self.id, self.actor, self.action, self.detail, self.created_at)
+
+
+class FormTokenRow(Base):
+    """A console form's one-time token, claimed in the transaction that does the form's work, so the same
+    form posted twice (to any worker) does it once. `result_id` is what the work made (a message or FAQ
+    draft id); rows older than a day or so are purged."""
+
+    __tablename__ = "form_tokens"
+    __table_args__ = (Index(None, "created_at"),)
+
+    token: Mapped[str] = mapped_column(String(128), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    result_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffAlertRow(Base):
+    """A handoff alert for one notification target (WeCom robot, Telegram chat), sent by whichever worker
+    holds the target's lease."""
+
+    __tablename__ = "staff_alerts"
+    __table_args__ = (
+        Index(None, "target", "state", "id"),
+        Index(None, "state", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(16))
+    conversation_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(255))
+    question: Mapped[str] = mapped_column(Text)
+    attempt: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(32))
+    user_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+
+    def record(self) -> StaffAlertRecord:
+        alert = HandoffAlert(
+            conversation_id=self.conversation_id,
+            reason=self.reason,
+            question=self.question,
+            attempt=self.attempt,
+            channel=self.channel,
+            user=self.user_name,
+            created_at=self.created_at,
+        )
+        return StaffAlertRecord(self.id, self.target, alert, self.attempts, self.state)
+
+
+class StaffAlertPostRow(Base):
+    """One message posted (or tried) to a notification target: the last minute's rows are its budget."""
+
+    __tablename__ = "staff_alert_posts"
+    __table_args__ = (Index(None, "target", "posted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(16))
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffAlertLeaseRow(Base):
+    """Which worker sends to a notification target now, and until when (renewed before every post)."""
+
+    __tablename__ = "staff_alert_leases"
+
+    target: Mapped[str] = mapped_column(String(16), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
 
 
 def _utc_on_set(_target: Any, value: datetime | None, _old: Any, _initiator: Any) -> datetime | None:

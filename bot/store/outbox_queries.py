@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.store import conversation_queries, form_queries
 from bot.store.columns import utcnow
-from bot.store.models import DeliveryRow, MessageRow
-from bot.store.records import DeliveryRecord
+from bot.store.models import ConversationRow, DeliveryRow, MessageRow
+from bot.store.records import DeliveryRecord, FormUse, QueuedReply
 from bot.store.rows import check_aware, check_choice, insert_or_get, require, without_nul
+from knowledge.errors import StoreError
 
 REPLY_KINDS = ("bot", "staff", "system")
 
@@ -37,6 +39,35 @@ def enqueue_delivery(
         )
         existing, _ = insert_or_get(session, row, lambda: _for_message(session, message_id))
     return existing.record()
+
+
+def queue_reply(
+    session: Session, conversation_id: int, text: str, *, author: str, mode: str | None, form: FormUse | None
+) -> QueuedReply:
+    """Store an outbound message and queue its delivery to the conversation's chat. With `form`, its
+    token is claimed first: a token used before returns the message its first use stored."""
+    conversation = require(session, ConversationRow, conversation_id)
+    claimed = None
+    if form is not None:
+        claimed, first = form_queries.claim(session, form)
+        if not first:
+            return _repeated(session, claimed.result_id)
+    message = conversation_queries.record_outbound(
+        session,
+        conversation_id,
+        text,
+        author=author,
+        mode=mode,
+        confidence=None,
+        citations=(),
+        latency_ms=None,
+    )
+    delivery = enqueue_delivery(
+        session, message.id, conversation.channel, conversation.chat_id, message.text, message.kind
+    )
+    if claimed is not None:
+        form_queries.settle(session, claimed, message.id)
+    return QueuedReply(message, delivery, repeated=False)
 
 
 def due_deliveries(session: Session, now: datetime, limit: int) -> list[DeliveryRecord]:
@@ -106,6 +137,13 @@ def failed_deliveries(session: Session, limit: int) -> list[DeliveryRecord]:
 def _attempted(row: DeliveryRow) -> None:
     row.attempts += 1
     row.updated_at = utcnow()
+
+
+def _repeated(session: Session, message_id: int | None) -> QueuedReply:
+    delivery = _for_message(session, message_id) if message_id is not None else None
+    if message_id is None or delivery is None:
+        raise StoreError(f"表单令牌的回复已不存在 / the reply stored for this form is gone: {message_id}")
+    return QueuedReply(require(session, MessageRow, message_id).record(), delivery.record(), repeated=True)
 
 
 def _for_message(session: Session, message_id: int) -> DeliveryRow | None:

@@ -20,6 +20,7 @@ HANDOFF_STATES: tuple[str, ...] = ("open", "claimed", "resolved")
 DELIVERY_STATES: tuple[str, ...] = ("pending", "sent", "failed")
 STAFF_ROLES: tuple[str, ...] = ("staff", "admin")
 FAQ_DRAFT_STATES: tuple[str, ...] = ("pending", "approved", "rejected")
+FORM_PURPOSES: tuple[str, ...] = ("reply", "faq")
 
 
 @dataclass(frozen=True)
@@ -155,3 +156,130 @@ class DailyCount:
     questions: int
     answered: int
     escalated: int
+
+
+@dataclass(frozen=True)
+class DailyOutcome:
+    """What became of one day's questions (users' text messages), judged by the reply each one got:
+    answered by the bot; answered with confidence below the escalation threshold; handed to staff (a
+    handoff opened in reply); or other (no bot answer: greetings, thanks, empty messages, or messages sent
+    while staff held the conversation). The four add up to the day's questions."""
+
+    day: date
+    answered: int
+    low_confidence: int
+    escalated: int
+    other: int
+
+    @property
+    def questions(self) -> int:
+        return self.answered + self.low_confidence + self.escalated + self.other
+
+
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    """A question the bot could not answer well (handed to staff or answered with low confidence), with
+    its identical askings (case and spacing ignored) counted together; `text` is the latest wording
+    with its whitespace runs made single spaces."""
+
+    text: str
+    count: int
+    escalated: int
+    last_asked_at: datetime
+
+
+@dataclass(frozen=True)
+class FirstReplyTimes:
+    """How fast staff first replied to the handoffs opened in a period; `median_s` is None without
+    replies. `unreplied_open` counts the handoffs without a reply that are not resolved yet."""
+
+    handoffs: int
+    replied: int
+    median_s: float | None
+    unreplied_open: int
+
+    @property
+    def unreplied(self) -> int:
+        return self.handoffs - self.replied
+
+
+@dataclass(frozen=True)
+class DailyFeedback:
+    """The 👍 (up) and 👎 (down) votes cast on one day."""
+
+    day: date
+    up: int
+    down: int
+
+
+@dataclass(frozen=True)
+class DownvotedAnswer:
+    """A reply that got a 👎, with the user's last question before it (None if there was none)."""
+
+    message_id: int
+    conversation_id: int
+    author: str
+    answer: str
+    question: str | None
+    comment: str | None
+    voted_at: datetime
+
+
+@dataclass(frozen=True)
+class FormUse:
+    """A console form's one-time token: what the form does (`purpose`: "reply" or "faq") and for which
+    conversation. The first use does the work; a repeat gets what the first one made."""
+
+    purpose: str
+    conversation_id: int
+    token: str
+
+
+@dataclass(frozen=True)
+class FormOutcome:
+    """What a form's work made (a message or FAQ draft id); `repeated`: its token had been used before."""
+
+    result_id: int
+    repeated: bool
+
+
+@dataclass(frozen=True)
+class QueuedReply:
+    """An outbound message stored and queued for its channel in one transaction; `repeated`: the form's
+    token had been used before and these are what its first use stored."""
+
+    message: MessageRecord
+    delivery: DeliveryRecord
+    repeated: bool
+
+
+@dataclass(frozen=True)
+class HandoffAlert:
+    """One conversation that went to staff, as staff are told about it."""
+
+    conversation_id: int
+    reason: str
+    question: str
+    attempt: str | None
+    channel: str
+    user: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StaffAlertRecord:
+    """A handoff alert queued for one notification target; `attempts` counts failed posts."""
+
+    id: int
+    target: str
+    alert: HandoffAlert
+    attempts: int
+    state: str  # "pending" | "sent" | "failed"
+
+
+@dataclass(frozen=True)
+class AlertTargetStatus:
+    """A notification target's queue: alerts waiting, and messages posted to it since a given time."""
+
+    pending: int
+    posts: int

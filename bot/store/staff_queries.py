@@ -82,3 +82,39 @@ def set_staff_password(session: Session, username: str, password_hash: str) -> S
     row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
     session.flush()
     return row.record()
+
+
+def set_staff_role(session: Session, username: str, role: str) -> StaffRecord:
+    """Change an account's role; the last administrator cannot lose the role."""
+    check_choice(role, STAFF_ROLES, "role")
+    row = _locked_by_name(session, username)
+    if row.role == "admin" and role != "admin":
+        _keep_an_admin(session, row)
+    row.role = role
+    session.flush()
+    return row.record()
+
+
+def remove_staff(session: Session, username: str) -> None:
+    """Delete an account (its name stays on the messages and audit entries it wrote); never the last
+    administrator."""
+    row = _locked_by_name(session, username)
+    if row.role == "admin":
+        _keep_an_admin(session, row)
+    session.delete(row)
+    session.flush()
+
+
+def _locked_by_name(session: Session, username: str) -> StaffRow:
+    row = session.scalars(
+        select(StaffRow).where(StaffRow.username == username.strip()).with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise StoreError(f"工作人员不存在 / staff account not found: {username}")
+    return row
+
+
+def _keep_an_admin(session: Session, leaving: StaffRow) -> None:
+    admins = session.scalars(select(StaffRow.id).where(StaffRow.role == "admin").with_for_update()).all()
+    if list(admins) == [leaving.id]:
+        raise StoreError("至少要保留一名管理员 / at least one administrator must remain")

@@ -13,23 +13,44 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.messages import IncomingMessage
-from bot.store import admin_queries, analytics_queries, handoff_queries, outbox_queries, staff_queries
+from bot.store import (
+    admin_queries,
+    analytics_queries,
+    feedback_queries,
+    form_queries,
+    handoff_queries,
+    outbox_queries,
+    outcome_queries,
+    staff_alert_queries,
+    staff_queries,
+)
 from bot.store import conversation_queries as conversations
 from bot.store.columns import utcnow
 from bot.store.engine import Transactions, create_store_engine, describe, parse_url
 from bot.store.migrate import migrate
-from bot.store.models import ConversationRow, DeliveryRow, HandoffRow
+from bot.store.models import ConversationRow, DeliveryRow, FaqDraftRow, HandoffRow
 from bot.store.records import (
+    AlertTargetStatus,
     AuditRecord,
     ConversationRecord,
     DailyCount,
+    DailyFeedback,
+    DailyOutcome,
     DeliveryRecord,
+    DownvotedAnswer,
     FaqDraftRecord,
+    FirstReplyTimes,
+    FormOutcome,
+    FormUse,
+    HandoffAlert,
     HandoffRecord,
     InboundResult,
     KbVersionRecord,
     MessageRecord,
+    QueuedReply,
+    StaffAlertRecord,
     StaffRecord,
+    UnansweredQuestion,
 )
 from bot.store.rows import require
 from config.settings import Settings
@@ -231,6 +252,91 @@ class Store:
         with self._tx.read() as session:
             return outbox_queries.failed_deliveries(session, limit)
 
+    def queue_reply(
+        self,
+        conversation_id: int,
+        text: str,
+        *,
+        author: str,
+        mode: str | None = None,
+        form: FormUse | None = None,
+    ) -> QueuedReply:
+        """Store a reply ("system" or "staff:<username>") and queue it for the conversation's chat, in one
+        transaction. With `form`, the first call with its token does so; a later one (from any worker)
+        returns what the first stored, repeated=True."""
+        with self._tx.write() as session:
+            return outbox_queries.queue_reply(
+                session, conversation_id, text, author=author, mode=mode, form=form
+            )
+
+    # console form tokens
+
+    def form_outcome(self, form: FormUse) -> int | None:
+        """What the form's first use made (a message or FAQ draft id); None while its token is unused."""
+        with self._tx.read() as session:
+            return form_queries.outcome(session, form)
+
+    def add_faq_draft_once(self, form: FormUse, question: str, answer: str, author: str) -> FormOutcome:
+        """An FAQ draft from the form's conversation, made once per form token."""
+        with self._tx.write() as session:
+            return form_queries.add_faq_draft_once(session, form, question, answer, author)
+
+    def purge_form_tokens(self, before: datetime) -> int:
+        """Forget form tokens used before `before` (a form posted again after that does its work again)."""
+        with self._tx.write() as session:
+            return form_queries.purge(session, before)
+
+    # staff alerts
+
+    def add_staff_alert(self, alert: HandoffAlert, targets: Sequence[str], now: datetime) -> list[int]:
+        """Queue `alert` for each notification target (one transaction); the new rows' ids."""
+        with self._tx.write() as session:
+            return staff_alert_queries.add_alerts(session, alert, targets, now)
+
+    def alert_target_status(self, target: str, since: datetime) -> AlertTargetStatus:
+        """The target's pending alerts and the messages posted to it after `since`."""
+        with self._tx.read() as session:
+            return staff_alert_queries.target_status(session, target, since)
+
+    def pending_staff_alerts(self, target: str, limit: int = 200) -> list[StaffAlertRecord]:
+        """Oldest first."""
+        with self._tx.read() as session:
+            return staff_alert_queries.pending_alerts(session, target, limit)
+
+    def count_pending_staff_alerts(self, targets: Sequence[str]) -> int:
+        with self._tx.read() as session:
+            return staff_alert_queries.count_pending(session, targets)
+
+    def take_alert_lease(self, target: str, holder: str, now: datetime, lease_s: float) -> bool:
+        """Become the one worker sending to `target` for `lease_s`; False while another holds it."""
+        with self._tx.write() as session:
+            return staff_alert_queries.take_lease(session, target, holder, now, lease_s)
+
+    def release_alert_lease(self, target: str, holder: str) -> None:
+        with self._tx.write() as session:
+            staff_alert_queries.release_lease(session, target, holder)
+
+    def spend_alert_post(self, target: str, holder: str, now: datetime, lease_s: float) -> bool:
+        """Count one message to `target` in its budget and renew the lease; False if `holder` lost it."""
+        with self._tx.write() as session:
+            return staff_alert_queries.spend_post(session, target, holder, now, lease_s)
+
+    def mark_staff_alerts_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        with self._tx.write() as session:
+            staff_alert_queries.mark_sent(session, alert_ids, now)
+
+    def mark_staff_alerts_failed(
+        self, alert_ids: Sequence[int], error: str, max_attempts: int, now: datetime
+    ) -> list[StaffAlertRecord]:
+        """Count a failed post; the alerts given up on (their `max_attempts`-th failure)."""
+        with self._tx.write() as session:
+            return staff_alert_queries.mark_failed_attempt(session, alert_ids, error, max_attempts, now)
+
+    def purge_staff_alerts(self, before: datetime) -> int:
+        """Delete alerts sent or given up on before `before`."""
+        with self._tx.write() as session:
+            return staff_alert_queries.purge_done(session, before)
+
     # staff
 
     def add_staff(self, username: str, password_hash: str, role: str) -> StaffRecord:
@@ -253,6 +359,16 @@ class Store:
     def set_staff_password(self, username: str, password_hash: str) -> StaffRecord:
         with self._tx.write() as session:
             return staff_queries.set_staff_password(session, username, password_hash)
+
+    def set_staff_role(self, username: str, role: str) -> StaffRecord:
+        """Change a role (StoreError for the last administrator)."""
+        with self._tx.write() as session:
+            return staff_queries.set_staff_role(session, username, role)
+
+    def remove_staff(self, username: str) -> None:
+        """Delete an account (StoreError for the last administrator)."""
+        with self._tx.write() as session:
+            staff_queries.remove_staff(session, username)
 
     def record_login(
         self, username: str, *, ok: bool, lock_after: int, lock_for_s: float, now: datetime
@@ -289,6 +405,18 @@ class Store:
         with self._tx.write() as session:
             admin_queries.set_faq_draft_state(session, draft_id, state)
 
+    def faq_draft(self, draft_id: int) -> FaqDraftRecord:
+        """One draft (StoreError when there is none)."""
+        with self._tx.read() as session:
+            return require(session, FaqDraftRow, draft_id).record()
+
+    def review_faq_draft(
+        self, draft_id: int, state: str, question: str, answer: str, basis: str | None
+    ) -> FaqDraftRecord:
+        """An admin's decision on a draft, with the wording as the admin left it."""
+        with self._tx.write() as session:
+            return admin_queries.review_faq_draft(session, draft_id, state, question, answer, basis)
+
     def audit(self, actor: str, action: str, detail: str) -> None:
         with self._tx.write() as session:
             admin_queries.audit(session, actor, action, detail)
@@ -306,3 +434,51 @@ class Store:
         """Questions, bot answers and handoffs per local day in `tz`, the last `days` days, oldest first."""
         with self._tx.read() as session:
             return analytics_queries.daily_counts(session, days, tz, now or utcnow())
+
+    def daily_outcomes(
+        self,
+        days: int = 30,
+        *,
+        low_confidence_below: float,
+        tz: tzinfo = UTC,
+        now: datetime | None = None,
+    ) -> list[DailyOutcome]:
+        """What became of each local day's questions (see DailyOutcome), oldest first."""
+        with self._tx.read() as session:
+            return outcome_queries.daily_outcomes(session, days, tz, now or utcnow(), low_confidence_below)
+
+    def unanswered_questions(
+        self,
+        days: int = 30,
+        *,
+        low_confidence_below: float,
+        limit: int = 10,
+        tz: tzinfo = UTC,
+        now: datetime | None = None,
+    ) -> list[UnansweredQuestion]:
+        """The most asked questions the bot handed to staff or answered with low confidence."""
+        with self._tx.read() as session:
+            return outcome_queries.unanswered_questions(
+                session, days, tz, now or utcnow(), low_confidence_below, limit
+            )
+
+    def first_reply_times(
+        self, days: int = 30, *, tz: tzinfo = UTC, now: datetime | None = None
+    ) -> FirstReplyTimes:
+        """Median time to the first staff reply over the handoffs opened in the last `days` days."""
+        with self._tx.read() as session:
+            return analytics_queries.first_reply_times(session, days, tz, now or utcnow())
+
+    def daily_feedback(
+        self, days: int = 30, *, tz: tzinfo = UTC, now: datetime | None = None
+    ) -> list[DailyFeedback]:
+        """👍 and 👎 per local day, oldest first."""
+        with self._tx.read() as session:
+            return feedback_queries.daily_feedback(session, days, tz, now or utcnow())
+
+    def recent_downvotes(
+        self, days: int = 30, *, limit: int = 10, tz: tzinfo = UTC, now: datetime | None = None
+    ) -> list[DownvotedAnswer]:
+        """The latest 👎 replies with the questions they answered, newest first."""
+        with self._tx.read() as session:
+            return feedback_queries.recent_downvotes(session, days, tz, now or utcnow(), limit)

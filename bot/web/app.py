@@ -19,11 +19,12 @@ from bot.channels.webchat import ChatSessions, WebchatChannel
 from bot.dispatcher import Dispatcher
 from bot.handoff import HandoffPolicy
 from bot.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
+from bot.kb_jobs import KnowledgeJobs
 from bot.locks import ConversationLocks
 from bot.notify import StaffNotifier
 from bot.outbox import Outbox
 from bot.store import Store
-from bot.web import chat_api, chat_page, console, health
+from bot.web import admin, chat_api, chat_page, console, health
 from bot.web.bootstrap import ensure_secret_key
 from bot.web.errors import install_error_handlers
 from bot.web.metrics import MeteredChannel, Metrics
@@ -65,7 +66,7 @@ def create_app(
     notifier: StaffNotifier | None = None
     if dispatcher is None:
         outbox = own_outbox = Outbox(store, channels)
-        notifier = StaffNotifier.from_settings(settings)
+        notifier = StaffNotifier.from_settings(settings, store)
         locks = ConversationLocks(store.url.render_as_string(hide_password=False))
         owned.append(locks)
         dispatcher = Dispatcher(
@@ -82,6 +83,7 @@ def create_app(
         sessions=ChatSessions(secret_key),
         metrics=metrics,
         warmup=KnowledgeBaseWarmup(holder),
+        jobs=KnowledgeJobs(settings, store, lambda: holder.embeddings, on_activated=holder.check),
     )
 
     @asynccontextmanager
@@ -124,6 +126,7 @@ def create_app(
     app.include_router(chat_api.router)
     app.include_router(chat_page.router)
     console.install(app, secret_key)
+    admin.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

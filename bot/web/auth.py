@@ -30,6 +30,9 @@ LOGIN_FORM_MAX_AGE_S = 3600
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 LOGIN_PATH = "/console/login"
+SESSION_COOKIE_PATH = "/"
+"""The session cookie reaches /console and /admin (HttpOnly, so the web chat's scripts never see it)."""
+LOGIN_COOKIE_PATH = "/console"
 _SESSION_SALT = "stdbot.console.session"
 _CSRF_SALT = "stdbot.console.csrf"
 _LOGIN_SALT = "stdbot.console.login"
@@ -145,19 +148,21 @@ def wants_json(request: Request) -> bool:
     """Whether the caller is a script (fetch) rather than a page load."""
     accept = request.headers.get("accept", "")
     return (
-        request.url.path.startswith("/console/api/")
+        request.url.path.startswith(("/console/api/", "/admin/api/"))
         or "x-requested-with" in request.headers
         or ("application/json" in accept and "text/html" not in accept)
     )
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    """An HttpOnly, SameSite=Lax cookie for the console, Secure when the request came over https."""
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int, *, path: str
+) -> None:
+    """An HttpOnly, SameSite=Lax cookie, Secure when the request came over https."""
     response.set_cookie(
         name,
         value,
         max_age=max_age,
-        path="/console",
+        path=path,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",

@@ -29,7 +29,7 @@ from bot.web.auth import (
     optional_staff,
     wants_json,
 )
-from bot.web.console_actions import ActionRefused, FormTokens, StaffDesk
+from bot.web.console_actions import ActionRefused, StaffDesk
 from bot.web.login import render
 from bot.web.state import services
 
@@ -45,7 +45,6 @@ Action = Callable[[StaffDesk], object]
 def install(app: FastAPI, secret_key: str) -> None:
     """Add the console to the app: sessions signed with `secret_key`, routes and refusal handling."""
     app.state.console_auth = ConsoleAuth(secret_key)
-    app.state.console_tokens = FormTokens()
     app.include_router(login.router)
     app.include_router(router)
 
@@ -61,8 +60,7 @@ def install(app: FastAPI, secret_key: str) -> None:
 
 
 def _desk(request: Request) -> StaffDesk:
-    tokens: FormTokens = request.app.state.console_tokens
-    return StaffDesk(services(request), tokens)
+    return StaffDesk(services(request))
 
 
 def _zone(request: Request) -> ZoneInfo:

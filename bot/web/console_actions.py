@@ -1,30 +1,33 @@
 """What staff do to a conversation from the console: claim, release, reply, resolve, save as FAQ.
 
 Each action runs under the conversation's lock (the dispatcher's, so it also holds against the bot's
-turn and other workers) and is written to the audit log. Replies and the resolve notice take the same
-path as the bot's replies: stored first, then queued in the outbox for the user's own channel. A reply
-form carries a one-time token, so a double-clicked button sends the reply once."""
+turn and other workers) and is written to the audit log. Replies and the resolve notice go out like the
+bot's replies, through the outbox to the user's own channel: the message is stored and its delivery
+queued in one transaction. Reply and FAQ forms carry a one-time token claimed in the database in that
+same transaction, so a double-clicked button does the work once, whichever workers the posts reach."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import prompts
 from bot.dispatcher import conversation_key
-from bot.messages import Reply, ReplyKind
-from bot.store import ConversationRecord, HandoffRecord
+from bot.messages import ReplyKind, utcnow
+from bot.store import ConversationRecord, FormUse, HandoffRecord, QueuedReply
 from bot.web.auth import StaffUser, console_text
 from bot.web.state import Services
 from knowledge.errors import StoreError, StoreUnavailable
 
+log = logging.getLogger(__name__)
+
 MAX_REPLY_CHARS = 4000
 TAKEOVER_REASON = "staff_takeover"
 RESOLVED_MODE = "resolved"
+FORM_TOKEN_TTL = timedelta(days=1)
 
 
 class ActionRefused(Exception):
@@ -42,42 +45,13 @@ class ReplyOutcome:
     repeated: bool  # the same form was posted before: nothing new was sent
 
 
-class FormTokens:
-    """One-time form tokens already used in this process, remembered for `ttl_s` (bounded)."""
-
-    def __init__(self, ttl_s: float = 3600.0, capacity: int = 20_000) -> None:
-        self.ttl_s = ttl_s
-        self.capacity = capacity
-        self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> int | None:
-        with self._lock:
-            self._expire(time.monotonic())
-            found = self._seen.get(token)
-            return found[1] if found is not None else None
-
-    def remember(self, token: str, result: int) -> None:
-        with self._lock:
-            self._seen[token] = (time.monotonic(), result)
-            while len(self._seen) > self.capacity:
-                self._seen.popitem(last=False)
-
-    def _expire(self, now: float) -> None:
-        while self._seen:
-            first = next(iter(self._seen.values()))
-            if now - first[0] < self.ttl_s:
-                break
-            self._seen.popitem(last=False)
-
-
 class StaffDesk:
     """The console's actions on conversations."""
 
-    def __init__(self, app: Services, tokens: FormTokens) -> None:
+    def __init__(self, app: Services, *, form_token_ttl: timedelta = FORM_TOKEN_TTL) -> None:
         self.app = app
         self.store = app.store
-        self.tokens = tokens
+        self.form_token_ttl = form_token_ttl
 
     def conversation(self, conversation_id: int) -> ConversationRecord:
         try:
@@ -115,16 +89,19 @@ class StaffDesk:
             raise ActionRefused(console_text("err_empty_reply"), 422)
         if len(text) > MAX_REPLY_CHARS:
             raise ActionRefused(console_text("err_long_reply", n=len(text), max=MAX_REPLY_CHARS), 413)
-        key = f"reply:{conversation_id}:{token}"
+        form = FormUse("reply", conversation_id, token)
         with self._locked(conversation_id):
-            sent = self.tokens.get(key)
+            sent = self.store.form_outcome(form)
             if sent is not None:
                 return ReplyOutcome(sent, repeated=True)
             handoff = self._claim(user, self._active(conversation_id, "err_not_active"))
-            message_id = self._send(conversation, text, "staff", author=user.actor)
-            self.tokens.remember(key, message_id)
+            queued = self._send(conversation, text, "staff", author=user.actor, form=form)
+            if queued.repeated:
+                return ReplyOutcome(queued.message.id, repeated=True)
             self.store.note_staff_reply(handoff.id)
+        message_id = queued.message.id
         self.store.audit(user.actor, "reply", f"conversation={conversation_id} message={message_id}")
+        self._forget_old_tokens()
         return ReplyOutcome(message_id, repeated=False)
 
     def resolve(self, user: StaffUser, conversation_id: int) -> HandoffRecord:
@@ -142,9 +119,9 @@ class StaffDesk:
     def save_faq(self, user: StaffUser, conversation_id: int, message_id: int, token: str) -> int:
         """An FAQ draft from a staff reply and the user's question before it; the draft id."""
         self.conversation(conversation_id)
-        key = f"faq:{conversation_id}:{token}"
+        form = FormUse("faq", conversation_id, token)
         with self._locked(conversation_id):
-            saved = self.tokens.get(key)
+            saved = self.store.form_outcome(form)
             if saved is not None:
                 return saved
             transcript = self.store.transcript(conversation_id)
@@ -163,9 +140,12 @@ class StaffDesk:
             )
             if question is None:
                 raise ActionRefused(console_text("err_no_question"))
-            draft_id = self.store.add_faq_draft(question, reply.text, None, user.actor, conversation_id)
-            self.tokens.remember(key, draft_id)
+            draft = self.store.add_faq_draft_once(form, question, reply.text, user.actor)
+            if draft.repeated:
+                return draft.result_id
+        draft_id = draft.result_id
         self.store.audit(user.actor, "save_faq", f"conversation={conversation_id} draft={draft_id}")
+        self._forget_old_tokens()
         return draft_id
 
     # helpers
@@ -207,9 +187,18 @@ class StaffDesk:
         *,
         author: str | None = None,
         mode: str | None = None,
-    ) -> int:
-        """Store the message and queue it for the user's channel, as the dispatcher does for the bot."""
-        stored = self.store.record_outbound(conversation.id, text, author=author or kind, mode=mode)
-        reply = Reply(conversation.channel, conversation.chat_id, text, kind, message_id=stored.id)
-        self.app.outbox.enqueue(reply)
-        return stored.id
+        form: FormUse | None = None,
+    ) -> QueuedReply:
+        """Store the message and queue it for the user's channel in one transaction (with `form`, once per
+        form token), then wake this worker's outbox so it goes out at once."""
+        queued = self.store.queue_reply(conversation.id, text, author=author or kind, mode=mode, form=form)
+        if not queued.repeated:
+            self.app.outbox.wake()
+        return queued
+
+    def _forget_old_tokens(self) -> None:
+        """Housekeeping after a form's work is done: it must not turn that success into an error."""
+        try:
+            self.store.purge_form_tokens(utcnow() - self.form_token_ttl)
+        except StoreError:
+            log.warning("could not purge old form tokens", exc_info=True)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.handoff import reason_label
 from bot.messages import utcnow
 from bot.store import ConversationRecord, HandoffRecord, MessageRecord, Store
-from bot.web.auth import console_text
+from bot.web.auth import console_labels, console_text
 from bot.web.console_actions import TAKEOVER_REASON
 
 
@@ -139,10 +139,18 @@ def message_view(record: MessageRecord, zone: ZoneInfo) -> MessageView:
         text=record.text,
         time=local_time(record.created_at, zone),
         confidence=f"{record.confidence:.2f}" if record.confidence is not None else None,
-        mode=record.mode,
+        mode=mode_label(record.mode),
         citations=tuple(CitationView(c.label, c.text) for c in record.citations),
         staff_reply=kind == "staff",
     )
+
+
+def mode_label(mode: str | None) -> str | None:
+    """How an answer was made, in words (an unknown mode is shown as it is)."""
+    if mode is None:
+        return None
+    key = f"mode_{mode}"
+    return console_labels().get(key, mode)
 
 
 def _author(author: str) -> tuple[str, str]:

@@ -18,9 +18,11 @@ from bot.messages import utcnow
 from bot.store import StaffRecord
 from bot.web.auth import (
     LOGIN_COOKIE,
+    LOGIN_COOKIE_PATH,
     LOGIN_FORM_MAX_AGE_S,
     LOGIN_PATH,
     SESSION_COOKIE,
+    SESSION_COOKIE_PATH,
     SESSION_MAX_AGE_S,
     StaffPost,
     StaffUser,
@@ -90,8 +92,10 @@ def login_submit(
         recorded = store.set_staff_password(recorded.username, hash_password(password))
     store.audit(f"staff:{recorded.username}", "login", f"role={recorded.role}")
     response = RedirectResponse(_safe_next(next), status_code=303)
-    set_cookie(request, response, SESSION_COOKIE, auth.issue(recorded), SESSION_MAX_AGE_S)
-    response.delete_cookie(LOGIN_COOKIE, path="/console")
+    set_cookie(
+        request, response, SESSION_COOKIE, auth.issue(recorded), SESSION_MAX_AGE_S, path=SESSION_COOKIE_PATH
+    )
+    response.delete_cookie(LOGIN_COOKIE, path=LOGIN_COOKIE_PATH)
     return response
 
 
@@ -101,7 +105,7 @@ def logout(request: Request, user: StaffPost) -> Response:
     response: Response = (
         JSONResponse({"ok": True}) if wants_json(request) else RedirectResponse(LOGIN_PATH, status_code=303)
     )
-    response.delete_cookie(SESSION_COOKIE, path="/console")
+    response.delete_cookie(SESSION_COOKIE, path=SESSION_COOKIE_PATH)
     return response
 
 
@@ -110,7 +114,7 @@ def _login_form(request: Request, next: str, error: str | None, status: int) -> 
     response = render(
         request, "login.html", None, status, error=error, login_token=token, next=_safe_next(next)
     )
-    set_cookie(request, response, LOGIN_COOKIE, cookie, LOGIN_FORM_MAX_AGE_S)
+    set_cookie(request, response, LOGIN_COOKIE, cookie, LOGIN_FORM_MAX_AGE_S, path=LOGIN_COOKIE_PATH)
     return response
 
 
@@ -138,7 +142,12 @@ def _dummy_hash() -> str:
 
 
 def _safe_next(target: str) -> str:
-    """Only a console path of this site (no open redirects)."""
-    if target.startswith(HOME) and not target.startswith("//") and "\\" not in target and "\n" not in target:
+    """Only a console or admin path of this site (no open redirects)."""
+    if (
+        target.startswith((HOME, "/admin"))
+        and not target.startswith("//")
+        and "\\" not in target
+        and "\n" not in target
+    ):
         return target
     return HOME

@@ -10,6 +10,7 @@ from fastapi import Request
 from bot.channels.base import ChannelRegistry
 from bot.channels.webchat import ChatSessions
 from bot.kb_holder import KnowledgeBaseHolder
+from bot.kb_jobs import KnowledgeJobs
 from bot.store import Store
 from bot.web.metrics import Metrics
 from bot.web.sse import ChatSignals
@@ -35,6 +36,7 @@ class Services:
     sessions: ChatSessions
     metrics: Metrics
     warmup: KnowledgeBaseWarmup
+    jobs: KnowledgeJobs
 
 
 def services(request: Request) -> Services:

@@ -74,12 +74,12 @@ def read_csv_rows(path: Path) -> list[list[str]]:
         text = decode_text(path.read_bytes(), path)
     except OSError as exc:
         raise LoaderError(str(path), f"无法读取文件 / cannot read file: {exc.strerror or exc}") from None
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    try:  # only the delimiter is guessed: the sniffer's quoting guesses break "" escapes
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",\t;").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
     try:
-        return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+        return [list(row) for row in csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)]
     except csv.Error as exc:
         raise LoaderError(str(path), f"CSV 格式错误 / malformed CSV: {exc}") from None
 

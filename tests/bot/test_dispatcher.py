@@ -113,7 +113,9 @@ class Flow:
         self.channel = RecordingChannel()
         self.outbox = Outbox(store, ChannelRegistry([self.channel]))
         self.notifier = StaffNotifier(
-            NotifySettings.model_validate({"wecom_webhook_url": f"{robot.base_url}/hook"}), zone=SHANGHAI
+            NotifySettings.model_validate({"wecom_webhook_url": f"{robot.base_url}/hook"}),
+            store,
+            zone=SHANGHAI,
         )
         self.robot = robot
         self.locks = ConversationLocks(store_url)

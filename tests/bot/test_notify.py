@@ -1,15 +1,18 @@
-"""Staff notifications against a real local HTTP server playing the WeCom robot and the Telegram Bot API."""
+"""Staff notifications against a real local HTTP server playing the WeCom robot and the Telegram Bot API,
+with the alert queue and each target's budget in a real store (SQLite and PostgreSQL) shared by workers."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.races import together
 from support.recording_server import RecordingServer
 
 from bot.notify import MAX_ATTEMPTS, HandoffAlert, StaffNotifier
+from bot.store import Store
 from config.settings import NotifySettings, Settings
 
 WECOM_OK = {"errcode": 0, "errmsg": "ok"}
@@ -17,11 +20,16 @@ CONSOLE = "https://hotline.example.org"
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
+    """The time every notifier of a test reads; tests move it on."""
 
-    def __call__(self) -> float:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -31,7 +39,7 @@ def wecom() -> Iterator[RecordingServer]:
 
 
 def wecom_notifier(
-    server: RecordingServer, clock: Clock | None = None, per_minute: int = 20
+    server: RecordingServer, store: Store, clock: Clock | None = None, per_minute: int = 20
 ) -> StaffNotifier:
     settings = NotifySettings.model_validate(
         {
@@ -41,7 +49,7 @@ def wecom_notifier(
             "timeout_s": 2,
         }
     )
-    return StaffNotifier(settings, clock=clock or Clock())
+    return StaffNotifier(settings, store, clock=clock or Clock())
 
 
 def alert(
@@ -64,8 +72,8 @@ def contents(server: RecordingServer) -> list[str]:
     return [r.body["markdown"]["content"] for r in server.requests]
 
 
-def test_a_wecom_alert_carries_question_attempt_reason_and_link(wecom: RecordingServer) -> None:
-    notifier = wecom_notifier(wecom)
+def test_a_wecom_alert_carries_question_attempt_reason_and_link(wecom: RecordingServer, store: Store) -> None:
+    notifier = wecom_notifier(wecom, store)
     notifier.notify(alert())
     assert notifier.flush() == 1
     [request] = wecom.requests
@@ -80,7 +88,7 @@ def test_a_wecom_alert_carries_question_attempt_reason_and_link(wecom: Recording
     assert notifier.pending() == 0
 
 
-def test_telegram_gets_plain_text_through_send_message() -> None:
+def test_telegram_gets_plain_text_through_send_message(store: Store) -> None:
     with RecordingServer({"ok": True, "result": {"message_id": 1}}) as telegram:
         settings = NotifySettings.model_validate(
             {
@@ -90,7 +98,7 @@ def test_telegram_gets_plain_text_through_send_message() -> None:
                 "console_base_url": CONSOLE,
             }
         )
-        notifier = StaffNotifier(settings)
+        notifier = StaffNotifier(settings, store)
         notifier.notify(alert(7, attempt=None))
         assert notifier.flush() == 1
         [request] = telegram.requests
@@ -101,7 +109,7 @@ def test_telegram_gets_plain_text_through_send_message() -> None:
         assert "未作回答" in request.body["text"]
 
 
-def test_both_targets_get_every_alert(wecom: RecordingServer) -> None:
+def test_both_targets_get_every_alert(wecom: RecordingServer, store: Store) -> None:
     with RecordingServer({"ok": True, "result": {}}) as telegram:
         settings = Settings.model_validate(
             {
@@ -113,19 +121,19 @@ def test_both_targets_get_every_alert(wecom: RecordingServer) -> None:
                 }
             }
         )
-        notifier = StaffNotifier.from_settings(settings)
+        notifier = StaffNotifier.from_settings(settings, store)
         assert notifier is not None
         notifier.notify(alert(1))
         assert notifier.flush() == 2
         assert len(wecom.requests) == 1 and len(telegram.requests) == 1
 
 
-def test_no_targets_no_notifier() -> None:
-    assert StaffNotifier.from_settings(Settings()) is None
+def test_no_targets_no_notifier(store: Store) -> None:
+    assert StaffNotifier.from_settings(Settings(), store) is None
 
 
-def test_when_the_budget_is_short_alerts_are_batched(wecom: RecordingServer) -> None:
-    notifier = wecom_notifier(wecom, per_minute=3)
+def test_when_the_budget_is_short_alerts_are_batched(wecom: RecordingServer, store: Store) -> None:
+    notifier = wecom_notifier(wecom, store, per_minute=3)
     for n in range(1, 11):
         notifier.notify(alert(n))
     sent = notifier.flush()
@@ -136,31 +144,31 @@ def test_when_the_budget_is_short_alerts_are_batched(wecom: RecordingServer) -> 
     assert notifier.pending() == 0
 
 
-def test_within_budget_each_alert_is_its_own_message(wecom: RecordingServer) -> None:
-    notifier = wecom_notifier(wecom)
+def test_within_budget_each_alert_is_its_own_message(wecom: RecordingServer, store: Store) -> None:
+    notifier = wecom_notifier(wecom, store)
     for n in range(1, 4):
         notifier.notify(alert(n))
     assert notifier.flush() == 3
     assert [c.count("/console/conversations/") for c in contents(wecom)] == [1, 1, 1]
 
 
-def test_a_spent_budget_waits_for_the_next_minute(wecom: RecordingServer) -> None:
+def test_a_spent_budget_waits_for_the_next_minute(wecom: RecordingServer, store: Store) -> None:
     clock = Clock()
-    notifier = wecom_notifier(wecom, clock, per_minute=2)
+    notifier = wecom_notifier(wecom, store, clock, per_minute=2)
     for n in (1, 2):
         notifier.notify(alert(n))
         assert notifier.flush() == 1
-        clock.now += 1
+        clock.advance(1)
     notifier.notify(alert(3))
     assert notifier.flush() == 0
     assert notifier.pending() == 1 and len(wecom.requests) == 2
-    clock.now += 60
+    clock.advance(60)
     assert notifier.flush() == 1
     assert "/console/conversations/3)" in contents(wecom)[-1]
 
 
-def test_batches_never_exceed_4096_bytes(wecom: RecordingServer) -> None:
-    notifier = wecom_notifier(wecom, per_minute=2)
+def test_batches_never_exceed_4096_bytes(wecom: RecordingServer, store: Store) -> None:
+    notifier = wecom_notifier(wecom, store, per_minute=2)
     for n in range(1, 9):
         notifier.notify(alert(n, question="标准" * 400))  # ~2.4 KB each once rendered
     notifier.notify(alert(99, question="很长的问题" * 2000))
@@ -170,8 +178,8 @@ def test_batches_never_exceed_4096_bytes(wecom: RecordingServer) -> None:
     assert notifier.pending() > 0  # the rest waits for the next minute
 
 
-def test_markdown_in_user_text_cannot_forge_links(wecom: RecordingServer) -> None:
-    notifier = wecom_notifier(wecom)
+def test_markdown_in_user_text_cannot_forge_links(wecom: RecordingServer, store: Store) -> None:
+    notifier = wecom_notifier(wecom, store)
     notifier.notify(alert(question="[点这里](http://evil.example) <font>"))
     notifier.flush()
     [content] = contents(wecom)
@@ -180,9 +188,9 @@ def test_markdown_in_user_text_cannot_forge_links(wecom: RecordingServer) -> Non
 
 
 def test_failures_are_logged_retried_and_then_dropped(
-    wecom: RecordingServer, caplog: pytest.LogCaptureFixture
+    wecom: RecordingServer, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    notifier = wecom_notifier(wecom)
+    notifier = wecom_notifier(wecom, store)
     wecom.script((500, {"error": "down"}), (200, {"errcode": 45009, "errmsg": "api freq out of limit"}))
     notifier.notify(alert(5))
     with caplog.at_level(logging.WARNING, logger="bot.notify"):
@@ -201,19 +209,19 @@ def test_failures_are_logged_retried_and_then_dropped(
     assert "gave up" in caplog.text
 
 
-def test_an_unreachable_target_never_raises(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_target_never_raises(store: Store, caplog: pytest.LogCaptureFixture) -> None:
     with RecordingServer(WECOM_OK) as gone:
         url = gone.base_url
     settings = NotifySettings.model_validate({"wecom_webhook_url": f"{url}/hook", "timeout_s": 1})
-    notifier = StaffNotifier(settings)
+    notifier = StaffNotifier(settings, store)
     notifier.notify(alert())
     with caplog.at_level(logging.WARNING, logger="bot.notify"):
         assert notifier.flush() == 0
     assert "failed" in caplog.text
 
 
-def test_the_background_thread_sends(wecom: RecordingServer) -> None:
-    notifier = wecom_notifier(wecom)
+def test_the_background_thread_sends(wecom: RecordingServer, store: Store) -> None:
+    notifier = wecom_notifier(wecom, store)
     notifier.start()
     try:
         notifier.notify(alert(11))
@@ -223,10 +231,71 @@ def test_the_background_thread_sends(wecom: RecordingServer) -> None:
     assert "/console/conversations/11)" in contents(wecom)[0]
 
 
-def test_stop_sends_what_is_queued(wecom: RecordingServer) -> None:
-    notifier = wecom_notifier(wecom)
+def test_stop_sends_what_is_queued(wecom: RecordingServer, store: Store) -> None:
+    notifier = wecom_notifier(wecom, store)
     notifier.poll_interval_s = 30
     notifier.start()
     notifier.notify(alert(12))
     notifier.stop()
     assert len(wecom.wait_for(1)) == 1
+
+
+def test_two_workers_together_stay_within_the_robots_budget(
+    wecom: RecordingServer, store: Store, store_url: str
+) -> None:
+    """Two notifiers on one database (two workers) get 50 alerts too big to share a message: at most 20
+    messages reach the robot in any minute, and every alert arrives exactly once."""
+    clock = Clock()
+    stores = [Store(store_url) for _ in range(2)]
+    workers = [wecom_notifier(wecom, worker_store, clock) for worker_store in stores]
+    for n in range(1, 51):
+        workers[n % 2].notify(alert(n, question="标准" * 400))
+    posts_per_round = []
+    try:
+        for _ in range(19):  # three minutes, both workers flushing at once every 10 seconds
+            before = len(wecom.requests)
+            together(2, lambda i: workers[i].flush())
+            posts_per_round.append(len(wecom.requests) - before)
+            clock.advance(10)
+        assert workers[0].pending() == workers[1].pending() == 0
+    finally:
+        for worker, worker_store in zip(workers, stores, strict=True):
+            worker.stop()
+            worker_store.close()
+    within_a_minute = [sum(posts_per_round[i : i + 6]) for i in range(len(posts_per_round))]
+    assert max(within_a_minute) == 20
+    posted = "\n".join(contents(wecom))
+    assert [posted.count(f"/console/conversations/{n})") for n in range(1, 51)] == [1] * 50
+    assert len(wecom.requests) == 50
+
+
+def test_alerts_a_worker_queued_are_sent_by_another(
+    wecom: RecordingServer, store: Store, store_url: str
+) -> None:
+    clock = Clock()
+    first = wecom_notifier(wecom, store, clock, per_minute=1)
+    first.notify(alert(1, question="标准" * 400))
+    first.notify(alert(2, question="标准" * 400))  # too big to share a message with the first
+    assert first.flush() == 1  # the second alert waits in the store for the next minute
+    other_store = Store(store_url)
+    try:
+        second = wecom_notifier(wecom, other_store, clock, per_minute=1)  # the first worker is gone
+        assert second.pending() == 1
+        assert second.flush() == 0  # the budget is shared: this minute's message went out
+        clock.advance(60)
+        assert second.flush() == 1
+        assert second.pending() == 0
+    finally:
+        other_store.close()
+    first_post, second_post = contents(wecom)
+    assert "/console/conversations/1)" in first_post and "/console/conversations/2)" in second_post
+
+
+def test_a_worker_leaves_a_target_to_the_lease_holder(wecom: RecordingServer, store: Store) -> None:
+    clock = Clock()
+    notifier = wecom_notifier(wecom, store, clock)
+    assert store.take_alert_lease("wecom", "another-worker", clock(), 30)
+    notifier.notify(alert(1))
+    assert notifier.flush() == 0 and wecom.requests == [] and notifier.pending() == 1
+    clock.advance(31)  # the holder's lease ran out without it sending (its worker died)
+    assert notifier.flush() == 1 and notifier.pending() == 0

@@ -1,6 +1,7 @@
 """Fixtures for the browser tests: `stdbot serve` as a real process on the sample knowledge base, and
-Debian's Chromium driven by Playwright. Without Chromium or Playwright the tests are skipped, unless
-STDBOT_REQUIRE_BROWSER=1 (CI), where that is a failure."""
+Debian's Chromium driven by Playwright (the web chat in one browser context, the staff console in
+another). Without Chromium or Playwright the tests are skipped, unless STDBOT_REQUIRE_BROWSER=1 (CI),
+where that is a failure."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from support.processes import ROOT, SAMPLE, Process, free_port, wait_ready
 
 from bot.store import Store
+from bot.web.passwords import hash_password
 from config.settings import Settings
 from ingest.build import build_knowledge_base
 
@@ -36,8 +39,11 @@ CHROMIUM_ARGS = [
 ]
 REQUIRE_ENV = "STDBOT_REQUIRE_BROWSER"
 ARTIFACTS = ROOT / "tests" / "artifacts"
+GOLDEN = ROOT / "tests" / "golden" / "sample.jsonl"
 ANSWER_TIMEOUT_MS = 30_000
+PASSWORD = "correct horse battery"
 SESSION_KEY = "stdbot.chat.session"  # where chat.js keeps the session in localStorage
+TabT = TypeVar("TabT", bound="Tab")
 
 
 def browser_missing() -> str | None:
@@ -78,11 +84,20 @@ class ServedHotline:
         """A second connection to the server's database, as another process (the console) would open."""
         return Store(self.database_url)
 
+    def add_account(self, username: str, role: str = "staff", password: str = PASSWORD) -> None:
+        """A console account, written to the server's database as `stdbot` commands do."""
+        store = self.store()
+        try:
+            store.add_staff(username, hash_password(password), role)
+        finally:
+            store.close()
+
 
 @pytest.fixture(scope="module")
 def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHotline]:
     """`stdbot serve` on a free port: the sample knowledge base, its own SQLite file, staff hours round the
-    clock (so the handoff notice does not depend on when the tests run)."""
+    clock (so the handoff notice does not depend on when the tests run), the sample golden set gating
+    builds from the admin pages."""
     require_browser()  # no time spent starting a server no browser will visit
     root = tmp_path_factory.mktemp("browser")
     data_dir = root / "var"
@@ -92,7 +107,8 @@ def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHotline]
     config = root / "stdbot.toml"
     config.write_text(
         f"[database]\nurl = {json.dumps(database_url)}\n\n"
-        '[handoff]\nhours = "00:00-24:00"\nweekdays = [1, 2, 3, 4, 5, 6, 7]\n',
+        '[handoff]\nhours = "00:00-24:00"\nweekdays = [1, 2, 3, 4, 5, 6, 7]\n\n'
+        f"[kb]\ngolden_set = {json.dumps(str(GOLDEN))}\n",
         encoding="utf-8",
     )
     port = free_port()
@@ -120,13 +136,31 @@ def browser() -> Iterator[Browser]:
 
 
 @dataclass
-class ChatPage:
-    """The web chat in a browser tab, with what the tab reported: alert dialogs and script errors."""
+class Tab:
+    """A page in a browser context of its own, with what it reported: alert dialogs and script errors."""
 
     page: Page
     url: str
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def mark_not_reloaded(self) -> None:
+        """Mark the page; `not_reloaded` is False once it was reloaded or left."""
+        self.page.evaluate("window.stdbotNotReloaded = true")
+
+    def not_reloaded(self) -> bool:
+        return self.page.evaluate("window.stdbotNotReloaded === true") is True
+
+
+@dataclass
+class ChatPage(Tab):
+    """The web chat in a browser tab."""
 
     def open(self) -> None:
         self.page.goto(f"{self.url}/chat")
@@ -153,20 +187,52 @@ class ChatPage:
         assert isinstance(found, str) and found
         return found
 
-    def screenshot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
+
+@dataclass
+class ConsolePage(Tab):
+    """The staff console in a browser tab."""
+
+    def log_in(self, username: str, password: str = PASSWORD, *, screenshot: str | None = None) -> None:
+        """Log in through the form at /console/login (with `screenshot`, of the filled form); on to the
+        queue."""
+        from playwright.sync_api import expect
+
+        self.page.goto(f"{self.url}/console/login")
+        self.page.locator("input[name=username]").fill(username)
+        self.page.locator("input[name=password]").fill(password)
+        if screenshot:
+            self.screenshot(screenshot)
+        self.page.locator("form[action='/console/login'] button[type=submit]").click()
+        expect(self.page.locator("#queue")).to_be_visible()
 
 
 @pytest.fixture
 def chat(browser: Browser, hotline: ServedHotline) -> Iterator[ChatPage]:
     """A new browser context on the chat page; fails the test if the page raised a script error."""
-    context = browser.new_context(viewport={"width": 900, "height": 760}, locale="zh-CN")
+    with _tracked(ChatPage(_new_page(browser, 900), hotline.url)) as tab:
+        tab.open()
+        yield tab
+
+
+@pytest.fixture
+def console(browser: Browser, hotline: ServedHotline) -> Iterator[ConsolePage]:
+    """A new browser context for a staff member, not logged in yet; fails the test on a script error."""
+    with _tracked(ConsolePage(_new_page(browser, 1100), hotline.url)) as tab:
+        yield tab
+
+
+def _new_page(browser: Browser, width: int) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": 760}, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15_000)
-    tab = ChatPage(page, hotline.url)
+    return page
+
+
+@contextmanager
+def _tracked(tab: TabT) -> Iterator[TabT]:
+    """Record the tab's dialogs and errors while the block runs, then close its context and fail on
+    any error it reported."""
+    page = tab.page
 
     def on_dialog(dialog: Dialog) -> None:
         tab.dialogs.append(f"{dialog.type}: {dialog.message}")
@@ -184,12 +250,11 @@ def chat(browser: Browser, hotline: ServedHotline) -> Iterator[ChatPage]:
     page.on("pageerror", lambda error: tab.errors.append(str(error)))
     page.on("console", on_console)
     page.on("response", on_response)
-    tab.open()
     yield tab
-    context.close()
+    page.context.close()
     assert not tab.errors, f"script errors on the page: {tab.errors}"
 
 
 def _expected_console_error(text: str) -> bool:
-    """The event stream cut when the context closes is not a page bug."""
+    """Not a page bug: the event stream cut when the context closes."""
     return bool(re.search(r"net::ERR_ABORTED", text))

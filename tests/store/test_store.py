@@ -1,30 +1,29 @@
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.pool import NullPool
+from support.races import in_processes, together
 
 from bot.messages import IncomingMessage
-from bot.store import Store
+from bot.store import FormUse, Store
+from bot.store.migrate import alembic_config
 from bot.store.models import Base, ConversationRow, MessageRow
 from config.settings import load_settings
 from knowledge.errors import StoreError, StoreUnavailable
 from knowledge.types import Citation
 
-T = TypeVar("T")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLOSED_PORT_URL = "postgresql+psycopg://postgres:secret@127.0.0.1:1/x"
 
@@ -38,37 +37,6 @@ def citation(clause: str = "第二十七条") -> Citation:
     return Citation(
         "中华人民共和国标准化法", "law", (clause,), None, 0.42, "国家实行团体标准、企业标准自我声明公开…"
     )
-
-
-def together(count: int, action: Callable[[int], T]) -> list[T]:
-    """Run `action(i)` in `count` threads released at the same moment."""
-    barrier = threading.Barrier(count)
-
-    def run(i: int) -> T:
-        barrier.wait()
-        return action(i)
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
-
-
-def in_processes(count: int, target: Callable[..., None], *args: Any) -> list[Any]:
-    """Run `target(*args, barrier, results)` in `count` forked processes that start their work together;
-    return what each put on `results`. Processes that hang are killed."""
-    context = multiprocessing.get_context("fork")
-    barrier, results = context.Barrier(count, timeout=30), context.Queue()
-    processes = [context.Process(target=target, args=(*args, barrier, results)) for _ in range(count)]
-    for process in processes:
-        process.start()
-    try:
-        outcomes = [results.get(timeout=60) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(timeout=30)
-            if process.is_alive():
-                process.kill()
-    assert [process.exitcode for process in processes] == [0] * count
-    return outcomes
 
 
 # conversations and messages
@@ -680,9 +648,29 @@ def test_migrate_twice_changes_nothing_and_matches_the_models(empty_database_url
 
     engine = create_engine(empty_database_url, poolclass=NullPool)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()
+
+
+def test_a_database_at_0001_upgrades_and_keeps_its_data(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url, poolclass=NullPool)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    engine.dispose()
+    store = Store(empty_database_url)
+    with pytest.raises(StoreError, match="run the migrations"):
+        store.count_pending_staff_alerts(["wecom"])
+    conversation = store.record_inbound(incoming()).conversation
+    store.migrate()
+    assert store.find_conversation("web", "chat-1", "u1") == conversation
+    reply = store.queue_reply(
+        conversation.id, "您好", author="staff:alice", form=FormUse("reply", conversation.id, "tok-12345678")
+    )
+    assert not reply.repeated and store.count_pending_staff_alerts(["wecom"]) == 0
+    store.close()
 
 
 def migrate_from_another_process(url: str, barrier: Any, results: Any) -> None:

@@ -136,7 +136,7 @@ def test_anonymous_callers_see_and_do_nothing(
             continue
         url = endpoint.url(conversation_id)
         page = call(client, endpoint, url, HTML)
-        if endpoint.path.startswith("/console/api/"):  # JSON-only endpoints: always 401
+        if endpoint.path.startswith(("/console/api/", "/admin/api/")):  # JSON-only endpoints: always 401
             assert page.status_code == 401, f"{endpoint.method} {url}: {page.status_code}"
         else:
             assert page.status_code == 303, f"{endpoint.method} {url}: {page.status_code}"
