@@ -237,6 +237,102 @@ class KnowledgeAdminSettings(Section):
     )
 
 
+class EdgeSettings(Section):
+    """What every platform callback must pass before it is read."""
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024, description="larger bodies get 413")
+    freshness_s: int = Field(
+        300, ge=10, le=3600, description="a signed timestamp older or newer than this is refused"
+    )
+
+
+class PlatformSettings(Section):
+    """The shape every WeChat-family channel shares. A channel whose `token` is unset is off."""
+
+    token: SecretStr | None = Field(None, description="the callback Token set on the platform's console")
+    app_id: str | None = Field(None, description="AppID (Official Account) or CorpID (WeCom)")
+    app_secret: SecretStr | None = Field(None, description="AppSecret / the app's Secret")
+    aes_key: SecretStr | None = Field(None, description="EncodingAESKey (43 characters)")
+    api_base_url: str = "https://api.weixin.qq.com"
+    timeout_s: float = Field(5.0, gt=0, le=60, description="each platform API call")
+    edge: EdgeSettings = EdgeSettings()
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value())
+
+    @field_validator("aes_key")
+    @classmethod
+    def _aes_key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() and len(value.get_secret_value()) != 43:
+            raise ValueError("EncodingAESKey 应为 43 个字符 / EncodingAESKey must be 43 characters")
+        return value
+
+    def require(self, section: str, *fields: str) -> None:
+        """SettingsError naming every field an enabled channel still lacks."""
+        missing = [name for name in fields if not getattr(self, name)]
+        if self.enabled and missing:
+            names = ", ".join(f"{section}.{n} (STDBOT_{section.upper()}__{n.upper()})" for n in missing)
+            raise SettingsError(f"渠道已启用但缺少设置 / channel enabled but missing: {names}")
+
+
+class WechatSettings(PlatformSettings):
+    """[wechat] — the WeChat Official Account (公众号)."""
+
+    passive_budget_s: float = Field(
+        4.0, gt=0.5, le=4.5, description="answer in the callback when ready this fast, else reply later"
+    )
+    welcome: str = Field("wechat_welcome", description="prompts/ file sent on subscribe")
+    menu: dict[str, str] = Field(
+        default_factory=dict, description="menu CLICK key → the question it asks (an FAQ topic)"
+    )
+
+
+class WecomBotSettings(PlatformSettings):
+    """[wecom_bot] — the WeCom 智能机器人 answering in group chats (ReceiveId is empty)."""
+
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    stream_window_s: float = Field(360.0, gt=0, le=360, description="how long a streamed reply may last")
+    in_flight_per_user: int = Field(3, ge=1, le=3)
+
+
+class WecomAppSettings(PlatformSettings):
+    """[wecom_app] — a WeCom self-built app (自建应用); app_id is the CorpID."""
+
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    agent_id: int | None = Field(None, description="the app's AgentId")
+
+
+class WechatKfSettings(PlatformSettings):
+    """[wechat_kf] — WeChat customer service (微信客服); app_id is the CorpID, app_secret the kf Secret."""
+
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+
+
+class TelegramSettings(Section):
+    """[telegram] — a Telegram bot; off while `token` is unset."""
+
+    token: SecretStr | None = None
+    secret_token: SecretStr | None = Field(
+        None, description="X-Telegram-Bot-Api-Secret-Token the webhook must carry"
+    )
+    api_base_url: str = Field("https://api.telegram.org/bot", description="a self-hosted Bot API server")
+    mode: Literal["webhook", "polling"] = "webhook"
+    per_group_per_minute: int = Field(20, ge=1, le=60)
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    edge: EdgeSettings = EdgeSettings()
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value())
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> TelegramSettings:
+        if self.enabled and self.mode == "webhook" and not self.secret_token:
+            raise ValueError("webhook 模式需要 telegram.secret_token / webhook mode needs secret_token")
+        return self
+
+
 class Settings(BaseSettings):
     """All of stdbot's settings; built once at start and passed in."""
 
@@ -256,6 +352,11 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     web: WebSettings = WebSettings()
     kb: KnowledgeAdminSettings = KnowledgeAdminSettings()
+    wechat: WechatSettings = WechatSettings()
+    wecom_bot: WecomBotSettings = WecomBotSettings()
+    wecom_app: WecomAppSettings = WecomAppSettings()
+    wechat_kf: WechatKfSettings = WechatKfSettings()
+    telegram: TelegramSettings = TelegramSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -54,3 +54,16 @@ class StoreError(StdbotError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached or used right now (server down, bad URL, locked)."""
+
+
+class ChannelError(StdbotError):
+    """A messaging platform refused a call or answered out of protocol."""
+
+
+class EdgeRejected(ChannelError):
+    """A platform callback refused at the edge: bad signature, stale timestamp, replay, malformed or
+    oversized body. `status` is the HTTP status to answer with; the message is for the log."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -16,6 +16,7 @@ from bot.messages import IncomingMessage
 from bot.store import (
     admin_queries,
     analytics_queries,
+    channel_state_queries,
     feedback_queries,
     form_queries,
     handoff_queries,
@@ -416,6 +417,28 @@ class Store:
         """An admin's decision on a draft, with the wording as the admin left it."""
         with self._tx.write() as session:
             return admin_queries.review_faq_draft(session, draft_id, state, question, answer, basis)
+
+    # channel state shared by workers
+
+    def channel_state(self, key: str, now: datetime | None = None) -> str | None:
+        """A channel's shared value (an access token, a cursor); None when absent or expired."""
+        with self._tx.read() as session:
+            return channel_state_queries.get_state(session, key, now or utcnow())
+
+    def put_channel_state(self, key: str, value: str, expires_at: datetime | None = None) -> None:
+        with self._tx.write() as session:
+            channel_state_queries.put_state(session, key, value, expires_at)
+
+    def delete_channel_state(self, key: str) -> None:
+        with self._tx.write() as session:
+            channel_state_queries.delete_state(session, key)
+
+    def claim_nonce(
+        self, channel: str, key: str, body_hash: str, expires_at: datetime, now: datetime
+    ) -> bool:
+        """The replay guard's ledger (see channel_state_queries.claim_nonce)."""
+        with self._tx.write() as session:
+            return channel_state_queries.claim_nonce(session, channel, key, body_hash, expires_at, now)
 
     def audit(self, actor: str, action: str, detail: str) -> None:
         with self._tx.write() as session:

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.channels.base import ChannelRegistry
+from bot.channels.platforms import PlatformContext, enabled_platforms
 from bot.channels.webchat import ChatSessions, WebchatChannel
 from bot.dispatcher import Dispatcher
 from bot.handoff import HandoffPolicy
@@ -61,14 +62,21 @@ def create_app(
     holder = holder or KnowledgeBaseHolder(settings)
     metrics = Metrics()
     signals = ChatSignals()
-    channels = ChannelRegistry([MeteredChannel(WebchatChannel(signals), metrics)])
+    if dispatcher is not None:
+        locks = dispatcher.locks
+    else:
+        locks = ConversationLocks(store.url.render_as_string(hide_password=False))
+        owned.append(locks)
+    platforms = enabled_platforms(PlatformContext(settings, store, locks))
+    channels = ChannelRegistry(
+        MeteredChannel(channel, metrics)
+        for channel in (WebchatChannel(signals), *(platform.channel for platform in platforms))
+    )
     own_outbox: Outbox | None = None
     notifier: StaffNotifier | None = None
     if dispatcher is None:
         outbox = own_outbox = Outbox(store, channels)
         notifier = StaffNotifier.from_settings(settings, store)
-        locks = ConversationLocks(store.url.render_as_string(hide_password=False))
-        owned.append(locks)
         dispatcher = Dispatcher(
             store, KnowledgeAnswerSource(holder), HandoffPolicy(settings.handoff), outbox, locks, notifier
         )
@@ -91,6 +99,8 @@ def create_app(
         signals.bind(asyncio.get_running_loop())
         limit_blas_threads(settings.web.blas_threads)
         services.warmup.start()
+        for platform in platforms:
+            platform.start()
         if own_outbox is not None:
             own_outbox.start()
         if notifier is not None:
@@ -99,6 +109,8 @@ def create_app(
             yield
         finally:
             services.warmup.stop()
+            for platform in platforms:
+                platform.stop()
             if own_outbox is not None:
                 own_outbox.stop()
             if notifier is not None:
@@ -127,6 +139,9 @@ def create_app(
     app.include_router(chat_page.router)
     console.install(app, secret_key)
     admin.install(app)
+    for platform in platforms:
+        if platform.router is not None:
+            app.include_router(platform.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

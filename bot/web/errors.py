@@ -6,10 +6,17 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from knowledge.errors import KnowledgeBaseError, QuestionError, StdbotError, StoreError, StoreUnavailable
+from knowledge.errors import (
+    EdgeRejected,
+    KnowledgeBaseError,
+    QuestionError,
+    StdbotError,
+    StoreError,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,9 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "请求格式有误 / invalid request: " + "; ".join(parts)
 
 
+_EDGE_TEXT = {400: "bad request", 403: "forbidden", 413: "payload too large", 415: "unsupported media type"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Turn every refusal and failure into the JSON error shape."""
 
@@ -54,6 +64,12 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             message = "不支持该请求方法 / method not allowed"
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(EdgeRejected)
+    async def _edge(request: Request, exc: EdgeRejected) -> PlainTextResponse:
+        client = request.client.host if request.client else "?"
+        log.warning("callback refused %s %s from %s: %s", exc.status, request.url.path, client, exc)
+        return PlainTextResponse(_EDGE_TEXT.get(exc.status, "refused"), status_code=exc.status)
 
     @app.exception_handler(StoreUnavailable)
     async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
