@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.store import conversation_queries, form_queries
 from bot.store.columns import utcnow
 from bot.store.models import ConversationRow, DeliveryRow, MessageRow
-from bot.store.records import DeliveryRecord, FormUse, QueuedReply
+from bot.store.records import DeliveryRecord, FailedDelivery, FormUse, QueuedReply
 from bot.store.rows import check_aware, check_choice, insert_or_get, require, without_nul
 from knowledge.errors import StoreError
 
@@ -132,6 +132,28 @@ def failed_deliveries(session: Session, limit: int) -> list[DeliveryRecord]:
         .limit(max(limit, 0))
     )
     return [row.record() for row in rows]
+
+
+def deliveries_of(session: Session, conversation_id: int) -> dict[int, DeliveryRecord]:
+    """The delivery of each outbound message of a conversation, by message id."""
+    rows = session.scalars(
+        select(DeliveryRow)
+        .join(MessageRow, MessageRow.id == DeliveryRow.message_id)
+        .where(MessageRow.conversation_id == conversation_id)
+    )
+    return {row.message_id: row.record() for row in rows}
+
+
+def failed_with_conversations(session: Session, limit: int) -> list[FailedDelivery]:
+    """Failed deliveries, newest first, with their conversations."""
+    rows = session.execute(
+        select(DeliveryRow, MessageRow.conversation_id)
+        .join(MessageRow, MessageRow.id == DeliveryRow.message_id)
+        .where(DeliveryRow.state == "failed")
+        .order_by(DeliveryRow.updated_at.desc(), DeliveryRow.id.desc())
+        .limit(max(limit, 0))
+    )
+    return [FailedDelivery(row.record(), conversation_id, row.updated_at) for row, conversation_id in rows]
 
 
 def _attempted(row: DeliveryRow) -> None:

@@ -92,6 +92,15 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True)
+class FailedDelivery:
+    """A delivery the outbox gave up on, with the conversation it belongs to (for the staff console)."""
+
+    delivery: DeliveryRecord
+    conversation_id: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class StaffRecord:
     """A console account; the password is only ever stored as a hash."""
 

@@ -29,7 +29,7 @@ from bot.store import conversation_queries as conversations
 from bot.store.columns import utcnow
 from bot.store.engine import Transactions, create_store_engine, describe, parse_url
 from bot.store.migrate import migrate
-from bot.store.models import ConversationRow, DeliveryRow, FaqDraftRow, HandoffRow
+from bot.store.models import ConversationRow, DeliveryRow, FaqDraftRow, HandoffRow, MessageRow
 from bot.store.records import (
     AlertTargetStatus,
     AuditRecord,
@@ -39,6 +39,7 @@ from bot.store.records import (
     DailyOutcome,
     DeliveryRecord,
     DownvotedAnswer,
+    FailedDelivery,
     FaqDraftRecord,
     FirstReplyTimes,
     FormOutcome,
@@ -252,6 +253,21 @@ class Store:
     def failed_deliveries(self, limit: int = 50) -> list[DeliveryRecord]:
         with self._tx.read() as session:
             return outbox_queries.failed_deliveries(session, limit)
+
+    def failed_with_conversations(self, limit: int = 50) -> list[FailedDelivery]:
+        """Failed deliveries with their conversations, newest first (the console's list)."""
+        with self._tx.read() as session:
+            return outbox_queries.failed_with_conversations(session, limit)
+
+    def conversation_of_message(self, message_id: int) -> int:
+        """The conversation a stored message belongs to (StoreError when there is no such message)."""
+        with self._tx.read() as session:
+            return require(session, MessageRow, message_id).conversation_id
+
+    def deliveries_of(self, conversation_id: int) -> dict[int, DeliveryRecord]:
+        """Each outbound message's delivery in a conversation, by message id."""
+        with self._tx.read() as session:
+            return outbox_queries.deliveries_of(session, conversation_id)
 
     def queue_reply(
         self,

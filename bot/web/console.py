@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -32,9 +33,11 @@ from bot.web.auth import (
 from bot.web.console_actions import ActionRefused, StaffDesk
 from bot.web.login import render
 from bot.web.state import services
+from knowledge.errors import StoreError
 
-DONE_KEYS = ("claimed", "released", "resolved", "replied", "reply_repeat", "faq")
+DONE_KEYS = ("claimed", "released", "resolved", "replied", "reply_repeat", "faq", "retried")
 TOKEN_CHARS = 128
+FAILED_SHOWN = 20
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -72,8 +75,17 @@ def queue_page(request: Request, user: Staff, q: Annotated[str, Query(max_length
     """The queue of waiting conversations and, with `q`, the conversations matching it."""
     store, zone = services(request).store, _zone(request)
     results = views.conversations(store.search_conversations(q), zone) if q.strip() else None
+    failed = [
+        (views.local_time(f.updated_at, zone), f) for f in store.failed_with_conversations(FAILED_SHOWN)
+    ]
     return render(
-        request, "console_queue.html", user, queue=views.queue(store, zone), query=q, results=results
+        request,
+        "console_queue.html",
+        user,
+        queue=views.queue(store, zone),
+        query=q,
+        results=results,
+        failed=failed,
     )
 
 
@@ -103,11 +115,17 @@ def messages_json(
     except ActionRefused as exc:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
     records = desk.store.messages_after(conversation_id, after)
+    deliveries = desk.store.deliveries_of(conversation_id)
     return JSONResponse(
         {
             "state": views.state_label(conversation.state),
             "handoff": views.handoff_summary(desk.store.open_handoff_for(conversation_id)),
-            "messages": [views.message_view(m, zone).to_json() for m in records],
+            "messages": [views.message_view(m, zone, deliveries.get(m.id)).to_json() for m in records],
+            "deliveries": {
+                str(message_id): asdict(view)
+                for message_id, delivery in deliveries.items()
+                if (view := views.delivery_view(delivery)) is not None
+            },
         }
     )
 
@@ -165,6 +183,23 @@ def save_faq(
     return _conversation(request, user, conversation_id, notice=console_text("done_faq", id=draft_id))
 
 
+@router.post("/deliveries/{delivery_id}/retry")
+def retry_delivery(request: Request, delivery_id: int, user: StaffPost) -> Response:
+    """Send a failed delivery again (after the cause was fixed, e.g. the user wrote again)."""
+    store = services(request).store
+    try:
+        delivery = store.delivery(delivery_id)
+    except StoreError:
+        return render(request, "console_error.html", user, 404, message=console_text("err_no_delivery"))
+    conversation_id = store.conversation_of_message(delivery.message_id)
+    if delivery.state != "failed":
+        return _conversation(request, user, conversation_id, error=console_text("err_not_failed"), status=409)
+    store.retry_delivery(delivery_id)
+    store.audit(user.actor, "delivery_retry", f"delivery {delivery_id} ({delivery.channel})")
+    services(request).outbox.wake()
+    return _done(request, conversation_id, "retried")
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, user: Admin) -> HTMLResponse:
     """The audit log, newest first (admins)."""
@@ -214,7 +249,10 @@ def _conversation(
     except ActionRefused as exc:
         return render(request, "console_error.html", user, exc.status, message=exc.message)
     handoff = desk.store.open_handoff_for(conversation_id)
-    messages = [views.message_view(m, zone) for m in desk.store.transcript(conversation_id)]
+    deliveries = desk.store.deliveries_of(conversation_id)
+    messages = [
+        views.message_view(m, zone, deliveries.get(m.id)) for m in desk.store.transcript(conversation_id)
+    ]
     return render(
         request,
         "console_conversation.html",

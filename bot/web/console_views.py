@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.handoff import reason_label
 from bot.messages import utcnow
-from bot.store import ConversationRecord, HandoffRecord, MessageRecord, Store
+from bot.store import ConversationRecord, DeliveryRecord, HandoffRecord, MessageRecord, Store
 from bot.web.auth import console_labels, console_text
 from bot.web.console_actions import TAKEOVER_REASON
 
@@ -41,6 +41,16 @@ class CitationView:
 
 
 @dataclass(frozen=True)
+class DeliveryView:
+    """Whether an outbound message reached the user's channel."""
+
+    id: int
+    state: str  # pending | sent | failed
+    label: str
+    error: str | None
+
+
+@dataclass(frozen=True)
 class MessageView:
     """One message of a transcript."""
 
@@ -54,6 +64,7 @@ class MessageView:
     mode: str | None
     citations: tuple[CitationView, ...]
     staff_reply: bool
+    delivery: DeliveryView | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -129,7 +140,17 @@ def state_label(state: str) -> str:
     return console_text(f"state_{state}")
 
 
-def message_view(record: MessageRecord, zone: ZoneInfo) -> MessageView:
+def delivery_view(delivery: DeliveryRecord | None) -> DeliveryView | None:
+    if delivery is None:
+        return None
+    return DeliveryView(
+        delivery.id, delivery.state, console_text(f"delivery_{delivery.state}"), delivery.last_error
+    )
+
+
+def message_view(
+    record: MessageRecord, zone: ZoneInfo, delivery: DeliveryRecord | None = None
+) -> MessageView:
     kind, author = _author(record.author)
     return MessageView(
         id=record.id,
@@ -142,6 +163,7 @@ def message_view(record: MessageRecord, zone: ZoneInfo) -> MessageView:
         mode=mode_label(record.mode),
         citations=tuple(CitationView(c.label, c.text) for c in record.citations),
         staff_reply=kind == "staff",
+        delivery=delivery_view(delivery),
     )
 
 

@@ -75,6 +75,7 @@
     meta.appendChild(document.createTextNode(extra));
     item.appendChild(meta);
     item.appendChild(el("div", m.text, "text"));
+    if (m.delivery) item.appendChild(deliveryLine(m.id, m.delivery));
     if (m.citations.length) {
       var details = el("details", null, "citations");
       details.appendChild(el("summary", list.dataset.citations + "（" + m.citations.length + "）"));
@@ -91,6 +92,24 @@
     return item;
   }
 
+  function deliveryLine(messageId, delivery) {
+    var line = el("div", null, "delivery delivery-" + delivery.state);
+    line.dataset.delivery = String(messageId);
+    line.appendChild(el("span", delivery.label, "delivery-label"));
+    if (delivery.error) line.appendChild(el("span", "：" + delivery.error, "delivery-error"));
+    return line;
+  }
+
+  function updateDeliveries(deliveries) {
+    Object.keys(deliveries || {}).forEach(function (messageId) {
+      var current = document.querySelector('[data-delivery="' + messageId + '"]');
+      var delivery = deliveries[messageId];
+      if (!current || current.classList.contains("delivery-" + delivery.state)) return;
+      if (current.querySelector("form")) return;  // a retry form: the page was rendered with it, leave it
+      current.replaceWith(deliveryLine(messageId, delivery));
+    });
+  }
+
   function liveTranscript(list) {
     var after = Number(list.dataset.after) || 0;
     var state = document.getElementById("state");
@@ -101,6 +120,7 @@
           after = Math.max(after, m.id);
           if (!document.getElementById("m" + m.id)) list.appendChild(messageItem(list, m));
         });
+        updateDeliveries(data.deliveries);
       });
     });
   }
