@@ -44,6 +44,8 @@ QUESTION = Intent("question")
 _NUMBER_MARK = "§"
 _CLAUSE = re.compile(r"[^，,。？?！!；;\n]+[，,。？?！!；;\n]*")
 _FILLER = re.compile(r"[\W_\s]+", re.UNICODE)
+_TAG = re.compile(r"<[^<>]{0,500}>")
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,9 @@ class Answerer:
         if not _FILLER.sub("", normalise_for_matching(text)):
             answer = Answer(prompts.load("refusal_empty"), (), 0.0, "refusal", False, "", ("empty_question",))
             return replace(turn, question="", answer=answer, reasons=("empty_question",))
+        if _only_markup(text):
+            answer = Answer(prompts.load("refusal_unclear"), (), 0.0, "refusal", False, "", ("only_markup",))
+            return replace(turn, question="", answer=answer, reasons=("only_markup",))
         limit = self.settings.answer.max_question_chars
         if len(text) > limit:
             return replace(turn, original=text[:limit], question=text[:limit]).noted(
@@ -327,3 +332,8 @@ def _without_numbers(question: str, numbers: Sequence[NumberMatch]) -> str:
     """The question with the standard numbers cut out: the catalogue already answers for them, so
     what is left must be found in the passages on its own merits."""
     return _replace_numbers(question, numbers, "").strip() or question
+
+
+def _only_markup(text: str) -> bool:
+    """Web page code with no Chinese words in it (a pasted tag, a probe): there is no question to answer."""
+    return bool(_TAG.search(text)) and not _CJK.search(_TAG.sub(" ", text))

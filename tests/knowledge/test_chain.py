@@ -180,6 +180,22 @@ def test_empty_question_asks_for_one(answerer: Answerer, message: str) -> None:
     assert answer.reasons == ("empty_question",)
 
 
+@pytest.mark.parametrize(
+    "message", ["<img src=x onerror=alert(1)><script>alert(1)</script>", "<b></b>", "<div>hello</div>"]
+)
+def test_markup_without_words_asks_for_a_question_instead_of_answering(
+    answerer: Answerer, message: str
+) -> None:
+    answer = answerer.ask(message)
+    assert (answer.mode, answer.escalate, answer.citations) == ("refusal", False, ())
+    assert answer.text == prompts.load("refusal_unclear")
+
+
+def test_markup_around_a_real_question_is_still_answered(answerer: Answerer) -> None:
+    answer = answerer.ask("<p>企业标准需要公开吗？</p>")
+    assert answer.mode != "refusal" and answer.citations
+
+
 def test_overlong_question_is_truncated_and_still_answered(answerer: Answerer) -> None:
     question = "企业标准要公开吗" + "啊" * 10_000
     answer = answerer.ask(question)
