@@ -121,8 +121,16 @@ class Outbox:
         if channel is None:
             return DeliveryResult(ok=False, error=f"no channel {delivery.channel!r} in this process")
         kind = cast(ReplyKind, delivery.kind if delivery.kind in _REPLY_KINDS else "bot")
-        reply = Reply(delivery.channel, delivery.chat_id, delivery.text, kind, message_id=delivery.message_id)
         try:
+            citations = self.store.message(delivery.message_id).citations if kind == "bot" else ()
+            reply = Reply(
+                delivery.channel,
+                delivery.chat_id,
+                delivery.text,
+                kind,
+                citations,
+                message_id=delivery.message_id,
+            )
             return channel.send(reply)
         except Exception as exc:  # a channel's bug must not stop the outbox
             log.exception("channel %s raised while sending delivery %s", delivery.channel, delivery.id)

@@ -259,6 +259,11 @@ class Store:
         with self._tx.read() as session:
             return outbox_queries.failed_with_conversations(session, limit)
 
+    def message(self, message_id: int) -> MessageRecord:
+        """One stored message (StoreError when there is none)."""
+        with self._tx.read() as session:
+            return require(session, MessageRow, message_id).record()
+
     def conversation_of_message(self, message_id: int) -> int:
         """The conversation a stored message belongs to (StoreError when there is no such message)."""
         with self._tx.read() as session:

@@ -11,10 +11,11 @@ from bot.web.state import Services
 COUNTED_KINDS = ("text", "handoff_request")  # what people write; 👍/👎 and platform events are not messages
 
 
-def handle_message(app: Services, message: IncomingMessage) -> HandleResult:
-    """Run the dispatcher (blocking: call it from a worker thread) and count what happened."""
+def handle_message(app: Services, message: IncomingMessage, *, hold_delivery_s: float = 0.0) -> HandleResult:
+    """Run the dispatcher (blocking: call it from a worker thread) and count what happened. With
+    `hold_delivery_s` the caller delivers the reply itself (see Dispatcher.handle)."""
     started = time.perf_counter()
-    result = app.dispatcher.handle(message)
+    result = app.dispatcher.handle(message, hold_delivery_s=hold_delivery_s)
     if result.duplicate:
         return result
     if message.kind in COUNTED_KINDS:

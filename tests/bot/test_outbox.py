@@ -14,6 +14,7 @@ from bot.messages import DeliveryResult, IncomingMessage, Reply, utcnow
 from bot.outbox import Outbox, backoff_delay
 from bot.store import Store
 from knowledge.errors import SettingsError, StoreError
+from knowledge.types import Citation
 
 CHANNEL = "testchat"
 
@@ -74,6 +75,17 @@ def test_a_reply_is_delivered_once(store: Store) -> None:
     assert (sent.state, sent.attempts, sent.platform_message_id) == ("sent", 1, f"p{reply.message_id}")
     assert outbox.run_once(later(3600)) == 0
     assert len(channel.sent) == 1
+
+
+def test_a_bot_answer_leaves_with_the_citations_it_was_stored_with(store: Store) -> None:
+    law = Citation("中华人民共和国标准化法", "law", ("第二十七条",), None, 0.7, "国家实行…自我声明公开")
+    inbound = store.record_inbound(IncomingMessage(CHANNEL, "chat-9", "u9", "m-cite", "企业标准要公开吗"))
+    out = store.record_outbound(inbound.conversation.id, "要公开。", author="bot", citations=(law,))
+    channel = ScriptedChannel()
+    outbox = outbox_for(store, channel)
+    outbox.enqueue(Reply(CHANNEL, "chat-9", "要公开。", "bot", message_id=out.id))
+    assert outbox.run_once(later(0.1)) == 1
+    assert channel.sent[0].citations == (law,)
 
 
 def test_failures_are_retried_with_exponential_backoff(store: Store) -> None:
