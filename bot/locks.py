@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -60,6 +61,43 @@ class _KeyedLocks:
             return len(self._locks)
 
 
+class _BucketFlocks:
+    """`flock`s on a fixed set of bucket files, taken once per process: threads of this process queue on a
+    re-entrant lock per bucket, and the thread holding a bucket may take another key of it again (nested
+    locks whose keys share a file must not wait for their own process)."""
+
+    def __init__(self, lock_dir: Path) -> None:
+        self.lock_dir = lock_dir
+        self._guard = threading.Lock()
+        self._buckets: dict[int, threading.RLock] = {}
+        self._depth: dict[int, int] = {}
+        self._files: dict[int, IO[bytes]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        bucket = zlib.crc32(key.encode("utf-8")) % LOCK_BUCKETS
+        with self._guard:
+            lock = self._buckets.setdefault(bucket, threading.RLock())
+        with lock:
+            if self._depth.get(bucket, 0) == 0:
+                handle = (self.lock_dir / f"{bucket:03d}.lock").open("a+b")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                except BaseException:
+                    handle.close()
+                    raise
+                self._files[bucket] = handle
+            self._depth[bucket] = self._depth.get(bucket, 0) + 1
+            try:
+                yield
+            finally:
+                self._depth[bucket] -= 1
+                if self._depth[bucket] == 0:
+                    held = self._files.pop(bucket)
+                    fcntl.flock(held, fcntl.LOCK_UN)
+                    held.close()
+
+
 class ConversationLocks:
     """Serialises work on one conversation key across threads and processes sharing a store."""
 
@@ -68,6 +106,7 @@ class ConversationLocks:
         self._local = _KeyedLocks()
         self._engine: Engine | None = None
         self._lock_dir: Path | None = None
+        self._flocks: _BucketFlocks | None = None
         if url.get_backend_name() == "postgresql":
             psycopg = url.get_driver_name() == "psycopg"
             connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if psycopg else {}
@@ -85,6 +124,7 @@ class ConversationLocks:
             raise SettingsError(f"不支持的数据库 / unsupported database for locks: {url.get_backend_name()}")
         if self._lock_dir is not None:
             self._lock_dir.mkdir(parents=True, exist_ok=True)
+            self._flocks = _BucketFlocks(self._lock_dir)
 
     @property
     def kind(self) -> str:
@@ -98,8 +138,8 @@ class ConversationLocks:
             if self._engine is not None:
                 with self._advisory(self._engine, key):
                     yield
-            elif self._lock_dir is not None:
-                with self._flock(self._lock_dir, key):
+            elif self._flocks is not None:
+                with self._flocks.hold(key):
                     yield
             else:
                 yield
@@ -124,17 +164,6 @@ class ConversationLocks:
                         "释放会话锁失败，断开连接 / advisory unlock failed, dropping connection: %s", exc
                     )
                     connection.invalidate()
-
-    @staticmethod
-    @contextmanager
-    def _flock(lock_dir: Path, key: str) -> Iterator[None]:
-        bucket = zlib.crc32(key.encode("utf-8")) % LOCK_BUCKETS
-        with open(lock_dir / f"{bucket:03d}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _advisory_connection(engine: Engine, params: dict[str, object]) -> Connection:

@@ -132,3 +132,38 @@ def test_an_in_memory_database_needs_only_thread_locks() -> None:
 def test_an_unsupported_database_is_refused() -> None:
     with pytest.raises(SettingsError, match="unsupported"):
         ConversationLocks("mysql://user@localhost/db")
+
+
+def test_nested_keys_sharing_a_lock_file_do_not_wait_for_their_own_process(tmp_path: Path) -> None:
+    locks = ConversationLocks(f"sqlite:///{tmp_path / 'stdbot.db'}")
+    first = "conversation:1"
+    same_file = next(
+        f"conversation:{n}"
+        for n in range(2, 100_000)
+        if zlib.crc32(f"conversation:{n}".encode()) % LOCK_BUCKETS
+        == zlib.crc32(first.encode()) % LOCK_BUCKETS
+    )
+    done = threading.Event()
+
+    def nested() -> None:
+        with locks.hold(first), locks.hold(same_file):
+            done.set()
+
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert done.is_set(), "a nested lock waited for its own process's lock file"
+
+    other_thread_got_in = threading.Event()
+
+    def other_thread() -> None:
+        with locks.hold(same_file):
+            other_thread_got_in.set()
+
+    with locks.hold(first):
+        waiter = threading.Thread(target=other_thread, daemon=True)
+        waiter.start()
+        waiter.join(0.3)
+        assert not other_thread_got_in.is_set(), "another thread shared the bucket while it was held"
+    waiter.join(5)
+    assert other_thread_got_in.is_set()
