@@ -294,6 +294,13 @@ class WecomBotSettings(PlatformSettings):
     api_base_url: str = "https://qyapi.weixin.qq.com"
     stream_window_s: float = Field(360.0, gt=0, le=360, description="how long a streamed reply may last")
     in_flight_per_user: int = Field(3, ge=1, le=3)
+    bot_names: list[str] = Field(
+        default_factory=list,
+        description="the bot's name as @-mentioned in groups; group messages naming none are not answered",
+    )
+    first_reply_wait_s: float = Field(
+        1.0, ge=0, le=4, description="wait this long for the answer before replying with a placeholder"
+    )
 
 
 class WecomAppSettings(PlatformSettings):
@@ -304,9 +311,13 @@ class WecomAppSettings(PlatformSettings):
 
 
 class WechatKfSettings(PlatformSettings):
-    """[wechat_kf] — WeChat customer service (微信客服); app_id is the CorpID, app_secret the kf Secret."""
+    """[wechat_kf] — WeChat customer service (微信客服); app_id is the CorpID, app_secret the Secret of
+    the self-built app allowed to call the kf API (or, for older companies, the kf Secret)."""
 
     api_base_url: str = "https://qyapi.weixin.qq.com"
+    welcome: str = Field(
+        "wechat_kf_welcome", description="prompts/ file sent when a user enters the chat; empty: none"
+    )
 
 
 class TelegramSettings(Section):

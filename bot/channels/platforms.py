@@ -39,7 +39,9 @@ PlatformFactory = Callable[[PlatformContext], Platform | None]
 
 def platform_factories() -> tuple[PlatformFactory, ...]:
     """Every platform stdbot knows, in the order their routes are added."""
-    return ()
+    from bot.channels import telegram, wechat_kf, wechat_mp, wecom_app, wecom_bot
+
+    return (wechat_mp.platform, wecom_app.platform, wechat_kf.platform, wecom_bot.platform, telegram.platform)
 
 
 def enabled_platforms(

@@ -34,6 +34,11 @@ PUBLIC_EXACT = {
     "/docs",
     "/docs/oauth2-redirect",
     "/redoc",
+    "/wechat/mp",  # platform callbacks: public, signed (and encrypted in safe mode)
+    "/wecom/app",  # platform callbacks: public, signed and encrypted
+    "/wechat/kf",
+    "/wecom/bot",
+    "/telegram/webhook",  # public, carries the secret-token header
 }
 PUBLIC_PREFIXES = ("/api/chat/", "/static")
 PUBLIC_PAGES = ("/chat", "/healthz", "/metrics", "/openapi.json", "/docs", "/redoc", "/static/chat.js")

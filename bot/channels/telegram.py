@@ -1,0 +1,174 @@
+"""The Telegram channel: a bot answering in private chats and groups.
+
+Design: stdbot already has what python-telegram-bot's `Application` would add — its own dispatcher (the
+handlers), outbox (sending with retries) and lifespan — so the channel uses PTB's `Bot` directly, for
+the Bot API calls, the Update / Message types and its error classes, without an Application or Updater.
+
+Webhook mode: POST /telegram/webhook must carry X-Telegram-Bot-Api-Secret-Token (compared in constant
+time, else 403); the body is size-limited (413) and must be an Update (else 400). The route answers 200 at
+once; the update is handled afterwards in a worker thread (the dispatcher answers, the outbox delivers
+through TelegramChannel.send). Polling mode runs getUpdates in one worker (see telegram_polling)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Request, Response
+from telegram import Bot, Update
+from telegram.error import TelegramError
+from telegram.request import BaseRequest
+
+from bot.channels.access_token import KeyedLock
+from bot.channels.edge import parse_json, read_body
+from bot.channels.platforms import Platform, PlatformContext
+from bot.channels.telegram_budget import ChatBudget
+from bot.channels.telegram_channel import TelegramChannel
+from bot.channels.telegram_client import BotClient
+from bot.channels.telegram_polling import Poller, PollingLease
+from bot.channels.telegram_updates import CHANNEL, Inbound, read_update
+from bot.messages import IncomingMessage, Reply
+from bot.store import Store
+from bot.web.dispatch import handle_message
+from bot.web.state import Services, services
+from config.settings import Settings
+from knowledge.errors import EdgeRejected
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+NOTICE_MODE = "notice"
+POLLING_LEASE_S = 90.0
+
+
+class TelegramService:
+    """The Telegram bot of one worker process: its channel, webhook route and (polling mode) poller."""
+
+    def __init__(
+        self, settings: Settings, store: Store, locks: KeyedLock, *, request: BaseRequest | None = None
+    ) -> None:
+        self.settings = settings.telegram
+        self.max_chars = settings.answer.max_question_chars
+        self.client = BotClient(self.settings, request=request)
+        budget = ChatBudget(store, locks, self.settings.per_group_per_minute)
+        self.channel = TelegramChannel(self.client, store, budget)
+        self._app: Services | None = None
+        self.poller: Poller | None = None
+        if self.settings.mode == "polling":
+            lease = PollingLease(store, locks, POLLING_LEASE_S)
+            self.poller = Poller(self.client, store, lease, self._polled, lambda: self._app is not None)
+
+    def start(self) -> None:
+        if self.poller is not None:
+            self.poller.start()
+
+    def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+        self.client.close()
+
+    def router(self) -> APIRouter:
+        """The webhook route (webhook mode), and the hook that hands the app's parts to the poller."""
+        router = APIRouter(lifespan=self._lifespan)
+        if self.settings.mode == "webhook":
+            router.add_api_route(
+                WEBHOOK_PATH,
+                self._webhook,
+                methods=["POST"],
+                include_in_schema=False,
+                response_class=Response,
+            )
+        return router
+
+    def parse(self, body: bytes) -> Update:
+        """The Update in a webhook body; 400 for anything else."""
+        data = parse_json(body)
+        if not isinstance(data.get("update_id"), int):
+            raise EdgeRejected(400, "not a Telegram Update: no integer update_id")
+        try:
+            return Update.de_json(data, self.client.bot)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise EdgeRejected(400, f"malformed Telegram Update: {type(exc).__name__}: {exc}") from None
+
+    def process(self, app: Services, update: Update) -> None:
+        """Handle one update (blocking: the dispatcher may take seconds)."""
+        inbound = read_update(update, self.client.identity, max_chars=self.max_chars)
+        if inbound is None:
+            log.debug("Telegram update %s needs no answer", update.update_id)
+            return
+        if inbound.callback_query_id is not None:
+            self._acknowledge(inbound)
+        if inbound.message is None:
+            return
+        result = handle_message(app, inbound.message)
+        if inbound.notice is not None and not result.duplicate:
+            self._notice(app, result.conversation_id, inbound.message, inbound.notice)
+
+    def _notice(self, app: Services, conversation_id: int, message: IncomingMessage, text: str) -> None:
+        """A text of the bot's own (the welcome, a hint): stored in the conversation, sent by the outbox."""
+        stored = app.store.record_outbound(conversation_id, text, author="system", mode=NOTICE_MODE)
+        app.outbox.enqueue(
+            Reply(
+                CHANNEL, message.chat_id, text, "system", message_id=stored.id, in_reply_to=message.message_id
+            )
+        )
+
+    def _acknowledge(self, inbound: Inbound) -> None:
+        """answerCallbackQuery with a short toast (the button stops spinning)."""
+        query_id, toast = inbound.callback_query_id, inbound.toast
+
+        async def answer(bot: Bot) -> bool:
+            assert query_id is not None
+            return await bot.answer_callback_query(query_id, text=toast)
+
+        try:
+            self.client.call(answer)
+        except (TelegramError, TimeoutError) as exc:  # too old, or answered by an earlier delivery
+            log.info("answerCallbackQuery %s failed: %s", query_id, exc)
+
+    async def _webhook(self, request: Request, background: BackgroundTasks) -> Response:
+        expected = self.settings.secret_token
+        given = request.headers.get(SECRET_HEADER)
+        if expected is None or given is None or not _same(given, expected.get_secret_value()):
+            raise EdgeRejected(403, f"missing or wrong {SECRET_HEADER}")
+        update = self.parse(await read_body(request, self.settings.edge.max_body_bytes))
+        background.add_task(self._process_logged, services(request), update)
+        return Response(status_code=200)
+
+    def _process_logged(self, app: Services, update: Update) -> None:
+        try:
+            self.process(app, update)
+        except Exception:  # acknowledged already: nothing to tell Telegram
+            log.exception("Telegram update %s failed", update.update_id)
+
+    def _polled(self, update: Update) -> None:
+        app = self._app
+        if app is None:
+            raise RuntimeError("the app has not started")
+        self.process(app, update)
+
+    @asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        found: Any = getattr(app.state, "services", None)
+        self._app = found if isinstance(found, Services) else None
+        try:
+            yield
+        finally:
+            self._app = None
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def platform(context: PlatformContext, *, request: BaseRequest | None = None) -> Platform | None:
+    """The Telegram platform, or None while [telegram] token is unset. `request` replaces PTB's HTTP
+    client (tests play the Bot API with it)."""
+    if not context.settings.telegram.enabled:
+        return None
+    service = TelegramService(context.settings, context.store, context.locks, request=request)
+    return Platform(service.channel, service.router(), service.start, service.stop)

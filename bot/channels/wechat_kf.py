@@ -1,0 +1,308 @@
+"""WeChat customer service (微信客服): WeChat users write to a kf account that stdbot manages through the
+WeCom API.
+
+The callback at /wechat/kf (`kf_msg_or_event`, carrying a Token and the OpenKfId) holds no message: it
+says "pull". The pull (`kf/sync_msg`) runs in the background, one at a time per kf account across workers,
+page by page until `has_more` is 0. Each page's customer messages go to the dispatcher (which stores them
+first and drops the ones seen before); only then is the page's cursor saved, so a restart neither skips
+nor repeats a message. Replies go out through `kf/send_msg` (wechatpy's HTTP client: 1.8 has no kf
+module); the chat id carries both the kf account and the customer, "<open_kfid>:<external_userid>"."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import requests
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from wechatpy.exceptions import WeChatClientException
+
+import prompts
+from bot.channels.access_token import KeyedLock
+from bot.channels.background import BackgroundWork
+from bot.channels.platforms import Platform, PlatformContext
+from bot.channels.qyapi import (
+    PERMANENT,
+    Explanation,
+    QyapiClient,
+    SentPieces,
+    deliver_pieces,
+    delivery_failure,
+)
+from bot.channels.text_reply import plain_text, split_text, utf8_fits
+from bot.channels.wecom_callback import WecomXmlCallback
+from bot.locks import ConversationLocks
+from bot.messages import DeliveryResult, IncomingMessage, Reply
+from bot.store import Store
+from bot.web.dispatch import handle_message
+from bot.web.state import services
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wechat_kf"
+ROUTE = "/wechat/kf"
+TEXT_LIMIT_BYTES = 2000  # kf/send_msg takes at most 2048 bytes of text
+SYNC_LIMIT = 1000  # the platform's default and maximum page
+FIRST_SYNC_BACKLOG_S = 600  # with no cursor yet, older messages (up to 3 days) are history, not questions
+CUSTOMER = 3  # msg origin: 3 the WeChat customer, 4 a system event, 5 a servicer in WeCom
+EVENT = 4
+INVALID_SYNC_TOKEN = 95007
+_KEEP_EVENT_S = 3 * 86400  # sync_msg returns at most 3 days
+
+WINDOW: Explanation = (
+    "微信客服已不接受接口发送：用户最后一条消息后 48 小时内最多发 5 条，会话须处于“待处理”或“智能助手接待”"
+    "状态（已转接待人员或会话已结束时不可发）；请等用户再次发消息",
+    "微信客服 no longer takes API messages for this user: at most 5 within 48 hours of the user's last "
+    "message, while the session is new or with the API (not taken over by a servicer, not ended); wait for "
+    "the user to write again",
+)
+KF_PERMANENT: dict[int, Explanation] = {
+    **PERMANENT,
+    95011: (
+        "该客服帐号由企业微信直接使用，请在管理后台改为“通过API管理”",
+        "this kf account is used in the WeCom app, not managed through the API: change it on the console",
+    ),
+}
+
+
+def chat_id(open_kfid: str, external_userid: str) -> str:
+    return f"{open_kfid}:{external_userid}"
+
+
+def split_chat_id(value: str) -> tuple[str, str]:
+    """(open_kfid, external_userid) of a chat id; ValueError when it is not one."""
+    open_kfid, _, external_userid = value.partition(":")
+    if not open_kfid or not external_userid:
+        raise ValueError(f"not a 微信客服 chat id: {value!r}")
+    return open_kfid, external_userid
+
+
+def kf_failure(exc: Exception) -> DeliveryResult:
+    """delivery_failure with 微信客服's own codes: the 950xx family (session state, the 48-hour and
+    5-message limits) cannot be fixed by retrying."""
+    code = exc.errcode if isinstance(exc, WeChatClientException) else None
+    if isinstance(code, int) and 95000 <= code < 95100 and code not in KF_PERMANENT:
+        return delivery_failure(exc, {**KF_PERMANENT, code: WINDOW})
+    return delivery_failure(exc, KF_PERMANENT)
+
+
+class WechatKfChannel:
+    """Sends replies to 微信客服 customers as text, split under the platform's limit."""
+
+    name = CHANNEL
+
+    def __init__(self, client: QyapiClient, sent: SentPieces) -> None:
+        self.client = client
+        self.sent = sent
+
+    def send(self, reply: Reply) -> DeliveryResult:
+        try:
+            open_kfid, external_userid = split_chat_id(reply.chat_id)
+        except ValueError as exc:
+            return DeliveryResult(ok=False, error=f"会话标识无效 / bad chat id: {exc}", retryable=False)
+        pieces = split_text(plain_text(reply), utf8_fits(TEXT_LIMIT_BYTES))
+
+        def send_one(piece: str) -> str | None:
+            text = {"content": piece}
+            data = {"touser": external_userid, "open_kfid": open_kfid, "msgtype": "text", "text": text}
+            msgid = self.client.post("kf/send_msg", data=data).get("msgid")
+            return str(msgid) if msgid else None
+
+        return deliver_pieces(reply.message_id, pieces, send_one, self.sent, kf_failure)
+
+
+Answer = Callable[[IncomingMessage], object]
+
+
+class KfSync:
+    """Pulls one kf account's new messages and hands the customers' to the dispatcher."""
+
+    def __init__(
+        self,
+        client: QyapiClient,
+        store: Store,
+        locks: KeyedLock,
+        welcome: str | None,
+        *,
+        answer_workers: int = 4,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.locks = locks
+        self.welcome = welcome
+        self._answering = ThreadPoolExecutor(answer_workers, thread_name_prefix="stdbot-kf-answer")
+        self._clock = clock
+
+    def run(self, open_kfid: str, token: str | None, answer: Answer) -> int:
+        """Pull until the platform has nothing more; the number of customer messages handed on."""
+        with self.locks.hold(f"{CHANNEL}:sync:{open_kfid}"):
+            key = cursor_key(open_kfid)
+            cursor = self.store.channel_state(key)
+            backlog_before = self._clock() - FIRST_SYNC_BACKLOG_S if cursor is None else None
+            handed = 0
+            while True:
+                page = self._page(open_kfid, cursor, token)
+                handed += self._handle(page.get("msg_list") or [], backlog_before, answer)
+                next_cursor = str(page.get("next_cursor") or "")
+                if not next_cursor or next_cursor == cursor:
+                    return handed
+                self.store.put_channel_state(key, next_cursor)
+                cursor = next_cursor
+                if not int(page.get("has_more") or 0):
+                    return handed
+
+    def stop(self) -> None:
+        self._answering.shutdown(wait=False, cancel_futures=False)
+
+    def _page(self, open_kfid: str, cursor: str | None, token: str | None) -> dict[str, Any]:
+        data: dict[str, Any] = {"cursor": cursor or "", "limit": SYNC_LIMIT, "open_kfid": open_kfid}
+        if token:
+            data["token"] = token
+        try:
+            return dict(self.client.post("kf/sync_msg", data=data))
+        except WeChatClientException as exc:
+            if exc.errcode != INVALID_SYNC_TOKEN or "token" not in data:
+                raise
+        log.info("wechat_kf: the callback token for %s expired; pulling without it", open_kfid)
+        del data["token"]
+        return dict(self.client.post("kf/sync_msg", data=data))
+
+    def _handle(self, messages: list[Mapping[str, Any]], backlog_before: float | None, answer: Answer) -> int:
+        """Customers' messages to the dispatcher, each customer's in order, customers side by side; events
+        answered here. Returns when all are stored and answered, raising what any of them raised."""
+        by_customer: dict[str, list[IncomingMessage]] = {}
+        for raw in messages:
+            if backlog_before is not None and float(raw.get("send_time") or 0) < backlog_before:
+                log.info("wechat_kf: history message %s before the first sync skipped", raw.get("msgid"))
+                continue
+            origin = int(raw.get("origin") or 0)
+            if origin == EVENT:
+                self._event(raw)
+            elif origin == CUSTOMER and (message := customer_message(raw)) is not None:
+                by_customer.setdefault(message.user_id, []).append(message)
+        jobs = [self._answering.submit(_in_order, answer, batch) for batch in by_customer.values()]
+        for job in jobs:
+            job.exception()  # wait for every customer before raising for any
+        for job in jobs:
+            job.result()
+        return sum(len(batch) for batch in by_customer.values())
+
+    def _event(self, raw: Mapping[str, Any]) -> None:
+        event = raw.get("event") or {}
+        kind = str(event.get("event_type") or "")
+        if kind == "enter_session" and event.get("welcome_code") and self.welcome:
+            self._welcome(str(raw.get("msgid") or ""), str(event["welcome_code"]))
+        elif kind == "msg_send_fail":
+            log.warning(
+                "wechat_kf: the platform could not deliver message %s to %s (fail_type %s)",
+                event.get("fail_msgid"),
+                event.get("external_userid"),
+                event.get("fail_type"),
+            )
+        else:
+            log.info("wechat_kf: event %s for %s", kind or "?", event.get("external_userid"))
+
+    def _welcome(self, msgid: str, code: str) -> None:
+        """The welcome text for a user entering the chat, once per event (the code works once, 20 s)."""
+        key = f"{CHANNEL}:event:{msgid}"
+        if not msgid or self.store.channel_state(key) is not None:
+            return
+        data = {"code": code, "msgtype": "text", "text": {"content": self.welcome}}
+        try:
+            self.client.post("kf/send_msg_on_event", data=data)
+        except (WeChatClientException, requests.RequestException) as exc:
+            log.warning("wechat_kf: welcome not sent: %s", exc)
+        self.store.put_channel_state(key, "welcomed", datetime.now(UTC) + timedelta(seconds=_KEEP_EVENT_S))
+
+
+def _in_order(answer: Answer, messages: list[IncomingMessage]) -> None:
+    for message in messages:
+        answer(message)
+
+
+def cursor_key(open_kfid: str) -> str:
+    return f"{CHANNEL}:cursor:{open_kfid}"
+
+
+def customer_message(raw: Mapping[str, Any]) -> IncomingMessage | None:
+    """A customer's message from sync_msg; anything but text arrives without text, which gets the request
+    to ask in words."""
+    msgid = str(raw.get("msgid") or "")
+    open_kfid = str(raw.get("open_kfid") or "")
+    external_userid = str(raw.get("external_userid") or "")
+    if not (msgid and open_kfid and external_userid):
+        log.warning("wechat_kf: message without msgid, open_kfid or external_userid ignored")
+        return None
+    text = ""
+    if raw.get("msgtype") == "text":
+        text = str((raw.get("text") or {}).get("content") or "")
+    return IncomingMessage(CHANNEL, chat_id(open_kfid, external_userid), external_userid, msgid, text.strip())
+
+
+def build_router(callback: WecomXmlCallback, sync: KfSync, work: BackgroundWork) -> APIRouter:
+    router = APIRouter(tags=["微信客服 / WeChat customer service"], include_in_schema=False)
+
+    @router.get(ROUTE, response_class=PlainTextResponse)
+    def verify(request: Request) -> PlainTextResponse:
+        """URL verification: the decrypted echostr."""
+        return PlainTextResponse(callback.verify_url(request.query_params))
+
+    @router.post(ROUTE, response_class=PlainTextResponse)
+    async def receive(request: Request) -> PlainTextResponse:
+        """`kf_msg_or_event`: an empty 200 now; the pull, the answers and their delivery follow."""
+        fields = (await callback.open(request)).fields
+        open_kfid = fields.get("OpenKfId", "").strip()
+        if fields.get("Event") == "kf_msg_or_event" and 0 < len(open_kfid) <= 128:
+            token = fields.get("Token", "").strip() or None
+            work.submit(sync.run, open_kfid, token, partial(handle_message, services(request)))
+        else:
+            log.info("wechat_kf: callback %s/%s ignored", fields.get("MsgType"), fields.get("Event"))
+        return PlainTextResponse("")
+
+    return router
+
+
+def pull_locks(context: PlatformContext) -> tuple[KeyedLock, Callable[[], None]]:
+    """The locks serialising pulls, and how to close them. A pull takes the access-token and conversation
+    locks while it holds its own; with SQLite those are flock files shared by hash, and a thread waiting
+    for a file its own process holds waits for ever, so pulls lock files of their own there."""
+    url = context.store.url
+    database = url.database or ""
+    if (
+        url.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
+        return context.locks, lambda: None  # PostgreSQL advisory locks, or one process only
+    locks = ConversationLocks(url, lock_dir=Path(database).resolve().parent / "locks" / CHANNEL)
+    return locks, locks.close
+
+
+def platform(context: PlatformContext) -> Platform | None:
+    """微信客服, when [wechat_kf] is filled in."""
+    settings = context.settings.wechat_kf
+    if not settings.enabled:
+        return None
+    settings.require(CHANNEL, "app_id", "app_secret", "aes_key")
+    client = QyapiClient(settings, context.store, context.locks, CHANNEL)
+    welcome = prompts.load(settings.welcome) if settings.welcome else None
+    locks, close_locks = pull_locks(context)
+    sync = KfSync(client, context.store, locks, welcome)
+    work = BackgroundWork(CHANNEL)
+
+    def stop() -> None:
+        work.stop()
+        sync.stop()
+        close_locks()
+
+    router = build_router(WecomXmlCallback(CHANNEL, settings, context.store), sync, work)
+    return Platform(WechatKfChannel(client, SentPieces(context.store, CHANNEL)), router, stop=stop)

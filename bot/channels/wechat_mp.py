@@ -1,0 +1,258 @@
+"""The WeChat Official Account (公众号) channel: the `/wechat/mp` callback and the customer-service API.
+
+A text message (or a menu CLICK mapped to a question) goes to the dispatcher in a thread. When the reply
+is ready within `passive_budget_s` it is the callback's passive answer; otherwise the callback answers
+`success` and the outbox delivers the reply through `message/custom/send` (see wechat_mp_passive for how
+the platform's retries of a MsgId never produce a second answer or lose one). A subscription gets the
+welcome text; other messages (images, voice…) a notice that only text questions are answered."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+from wechatpy import parse_message
+from wechatpy.replies import TextReply
+
+import prompts
+from bot.channels.edge import ReplayGuard, read_body
+from bot.channels.platforms import Platform, PlatformContext
+from bot.channels.text_reply import plain_text, split_text, utf8_fits
+from bot.channels.wechat_mp_api import CustomMessages, SharedTokenClient
+from bot.channels.wechat_mp_crypto import CallbackQuery, MpEnvelope, OpenedCallback
+from bot.channels.wechat_mp_passive import Outcome, PassiveTurns, SendProgress, hold_seconds
+from bot.dispatcher import Dispatcher
+from bot.messages import DeliveryResult, IncomingMessage, Reply
+from bot.outbox import Outbox
+from bot.store import Store
+from bot.web.state import services
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wechat_mp"
+ROUTE = "/wechat/mp"
+MAX_TEXT_BYTES = 2048
+TEXT_ONLY_PROMPT = "wechat_text_only"
+SUBSCRIBE_EVENTS = ("subscribe", "subscribe_scan")
+TURN_THREADS = 16
+POLL_S = 0.05
+MAX_MESSAGE_KEY = 64
+
+
+def reply_pieces(reply: Reply) -> list[str]:
+    """The reply as the platform's text messages: with its 依据 line, in pieces of at most 2,048 bytes."""
+    return split_text(plain_text(reply), utf8_fits(MAX_TEXT_BYTES))
+
+
+class WechatMpChannel:
+    """Delivers replies through the customer-service message API, piece by piece; pieces already
+    delivered (passively, or before a failed attempt) are not sent again."""
+
+    name = CHANNEL
+
+    def __init__(self, store: Store, messages: CustomMessages, progress: SendProgress) -> None:
+        self.store = store
+        self.messages = messages
+        self.progress = progress
+
+    def send(self, reply: Reply) -> DeliveryResult:
+        pieces = reply_pieces(self._with_citations(reply))
+        first = self.progress.sent(reply.message_id) if reply.message_id is not None else 0
+        for index in range(first, len(pieces)):
+            result = self.messages.send_text(reply.chat_id, pieces[index])
+            if not result.ok:
+                if len(pieces) > 1:
+                    where = f"第 {index + 1}/{len(pieces)} 段 / piece {index + 1} of {len(pieces)}: "
+                    return replace(result, error=where + (result.error or ""))
+                return result
+            if reply.message_id is not None:
+                self.progress.record(reply.message_id, index + 1)
+        return DeliveryResult(ok=True, platform_message_id=f"custom:{len(pieces)}")
+
+    def _with_citations(self, reply: Reply) -> Reply:
+        """The outbox hands over the stored text only; a bot answer's citations come from its message."""
+        if reply.citations or reply.kind != "bot" or reply.message_id is None:
+            return reply
+        conversation = self.store.find_conversation(CHANNEL, reply.chat_id, reply.chat_id)
+        if conversation is None:
+            return reply
+        following = self.store.messages_after(conversation.id, reply.message_id - 1)
+        if following and following[0].id == reply.message_id:
+            return replace(reply, citations=following[0].citations)
+        return reply
+
+
+class MpCallbacks:
+    """The callback routes: verification, and messages answered passively or handed to the outbox."""
+
+    def __init__(self, settings: Settings, store: Store, envelope: MpEnvelope, turns: PassiveTurns) -> None:
+        self.wechat = settings.wechat
+        self.max_question_chars = settings.answer.max_question_chars
+        self.envelope = envelope
+        self.turns = turns
+        self.guard = ReplayGuard(store, self.wechat.edge.freshness_s)
+        self.store = store
+        self.hold_s = hold_seconds(self.wechat.passive_budget_s)
+        self._executor: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self._threads()
+
+    def stop(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def router(self) -> APIRouter:
+        router = APIRouter(include_in_schema=False)
+        router.add_api_route(ROUTE, self.verify, methods=["GET"], response_class=PlainTextResponse)
+        router.add_api_route(ROUTE, self.receive, methods=["POST"], response_class=Response)
+        return router
+
+    async def verify(self, request: Request) -> PlainTextResponse:
+        """The platform checks the callback URL: echo `echostr` when the signature is ours."""
+        return PlainTextResponse(self.envelope.verify_url(CallbackQuery.of(dict(request.query_params))))
+
+    async def receive(self, request: Request) -> Response:
+        """A message or event: a passive reply (encrypted in safe mode), or `success`."""
+        arrived = time.monotonic()
+        body = await read_body(request, self.wechat.edge.max_body_bytes)
+        opened = self.envelope.open(CallbackQuery.of(dict(request.query_params)), body)
+        await run_in_threadpool(self.guard.check, CHANNEL, opened.timestamp, opened.nonce, body)
+        afterwards = BackgroundTasks()  # bookkeeping that need not delay the response
+        text = await self._reply_text(request, opened, arrived, afterwards)
+        if text is None:
+            return PlainTextResponse("success", background=afterwards)
+        reply = TextReply(message=parse_message(opened.xml), content=_cdata_safe(text)).render()
+        return Response(self.envelope.seal(reply, opened), media_type="application/xml")
+
+    async def _reply_text(
+        self, request: Request, opened: OpenedCallback, arrived: float, afterwards: BackgroundTasks
+    ) -> str | None:
+        fields = opened.fields
+        kind = fields["MsgType"].strip().lower()
+        user = fields["FromUserName"].strip()
+        if kind == "text":
+            question = fields.get("Content", "").strip()[: self.max_question_chars]
+            message_id = fields.get("MsgId", "").strip() or f"{user}:{fields.get('CreateTime', '')}"
+        elif kind == "event":
+            event = fields.get("Event", "").strip().lower()
+            if event in SUBSCRIBE_EVENTS:
+                return prompts.load(self.wechat.welcome)
+            if event != "click":
+                return None
+            key = fields.get("EventKey", "")
+            question = self.wechat.menu.get(key, "").strip()
+            if not question:
+                log.warning("menu CLICK key %r is not in [wechat].menu; answered with success", key)
+                return None
+            digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
+            message_id = f"click:{user}:{fields.get('CreateTime', '')}:{digest}"
+        else:
+            return prompts.load(TEXT_ONLY_PROMPT)
+        if not question:
+            return None
+        incoming = IncomingMessage(CHANNEL, user, user, message_id, question)
+        return await self._answer(request, incoming, arrived, afterwards)
+
+    async def _answer(
+        self, request: Request, incoming: IncomingMessage, arrived: float, afterwards: BackgroundTasks
+    ) -> str | None:
+        """The passive answer to this delivery of the message, or None (`success`, after which this
+        delivery is recorded as no longer waiting)."""
+        app = services(request)
+        key = _message_key(incoming.message_id)
+        delivery = uuid.uuid4().hex
+        deadline = arrived + self.wechat.passive_budget_s
+        seen_before = await run_in_threadpool(self.turns.arrived, key, delivery)
+        turn = self._threads().submit(self._turn, app.dispatcher, app.outbox, incoming, key)
+        outcome = await self._wait(turn, key, deadline, seen_before)
+        if outcome is None:
+            afterwards.add_task(self.turns.gave_up, key, delivery, app.outbox)
+            return None
+        return await run_in_threadpool(self.turns.passive_text, key, outcome, app.outbox)
+
+    async def _wait(
+        self, turn: Future[Outcome | None], key: str, deadline: float, seen_before: bool
+    ) -> Outcome | None:
+        """This delivery's outcome by the deadline: its own turn's, or, when the message was a duplicate,
+        the outcome another delivery's turn records (here or in another worker)."""
+        waiting = asyncio.wrap_future(turn)
+        done, _ = await asyncio.wait({waiting}, timeout=max(deadline - time.monotonic(), 0.0))
+        if not done:
+            waiting.add_done_callback(_observed)
+            return None
+        own = waiting.result()
+        if own is not None or not seen_before:
+            return own
+        while True:
+            found = await run_in_threadpool(self.turns.outcome, key)
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            await asyncio.sleep(POLL_S)
+
+    def _turn(
+        self, dispatcher: Dispatcher, outbox: Outbox, incoming: IncomingMessage, key: str
+    ) -> Outcome | None:
+        """Handle the message (held for a passive answer) and record the outcome; None for a duplicate."""
+        try:
+            result = dispatcher.handle(incoming, hold_delivery_s=self.hold_s)
+            if result.duplicate:
+                return None
+            outcome = Outcome()
+            if result.reply is not None and result.delivery_id is not None:
+                pieces = reply_pieces(result.reply)
+                held_until = self.store.delivery(result.delivery_id).next_attempt_at
+                first = pieces[0] if pieces else None
+                outcome = Outcome(result.delivery_id, result.reply.message_id, held_until, first, len(pieces))
+            self.turns.finished(key, outcome, outbox)
+            return outcome
+        except Exception:
+            log.exception("answering WeChat message %s failed", incoming.message_id)
+            raise
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(TURN_THREADS, thread_name_prefix="wechat-mp")
+        return self._executor
+
+
+def platform(context: PlatformContext) -> Platform | None:
+    """The Official Account channel, or None while [wechat] has no token."""
+    wechat = context.settings.wechat
+    if not wechat.enabled:
+        return None
+    wechat.require("wechat", "app_id", "app_secret")
+    prompts.load(wechat.welcome)  # a missing welcome file fails at startup, not on the first subscriber
+    progress = SendProgress(context.store, CHANNEL)
+    client = SharedTokenClient(wechat, context.store, context.locks)
+    channel = WechatMpChannel(context.store, CustomMessages(client), progress)
+    turns = PassiveTurns(context.store, CHANNEL, progress)
+    callbacks = MpCallbacks(context.settings, context.store, MpEnvelope(wechat), turns)
+    return Platform(channel, callbacks.router(), callbacks.start, callbacks.stop)
+
+
+def _message_key(message_id: str) -> str:
+    if len(message_id) <= MAX_MESSAGE_KEY:
+        return message_id
+    return hashlib.sha1(message_id.encode("utf-8")).hexdigest()
+
+
+def _cdata_safe(text: str) -> str:
+    """Text that cannot end the CDATA section wechatpy wraps it in."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
+def _observed(future: asyncio.Future[Outcome | None]) -> None:
+    """Retrieve a late turn's exception (the turn logged it) so asyncio does not report it again."""
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,137 @@
+"""Answering streamed messages of the WeCom 智能机器人 in the background.
+
+The dispatcher runs in a worker thread with its reply's outbox delivery held (the stream is meant to
+carry it); the result settles the stream in the store, where a refresh on any worker finds it. The
+refresh that finishes a stream first marks the reply delivered (the stream carries it); the one that
+closes it (the window ran out) hands the conversation to staff; either frees the user's slot. An answer
+that arrives after its stream closed is marked failed with the reason, so staff see it and the
+conversation's response_url stays free for their reply."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import prompts
+from bot.channels.text_reply import plain_text
+from bot.channels.wecom_bot_delivery import CHANNEL
+from bot.channels.wecom_bot_streams import StreamBook, StreamState
+from bot.dispatcher import HandleResult
+from bot.messages import IncomingKind, IncomingMessage
+from bot.web.dispatch import opened_handoff
+from bot.web.state import Services
+
+log = logging.getLogger(__name__)
+
+HOLD_MARGIN_S = 60.0
+LATE_ANSWER = (
+    "回答超过了企业微信流式回复的时限，未送达用户；会话已转人工，请直接回复用户 / the answer missed the "
+    "WeCom stream window and was not delivered; the conversation went to staff: reply to the user directly"
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a stream shows once its message was handled."""
+
+    text: str
+    delivery_id: int | None = None
+    reply_kind: str | None = None
+
+
+class StreamAnswers:
+    """Background answering for streamed replies, in a bounded pool of threads."""
+
+    def __init__(self, streams: StreamBook, *, max_workers: int = 32) -> None:
+        self.streams = streams
+        self.hold_s = streams.window_s + HOLD_MARGIN_S
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="stdbot-wecom-bot")
+
+    def start(self, app: Services, stream: StreamState, question: str) -> Future[None]:
+        """Answer `question` (the message `stream` was opened for) in the background."""
+        return self._pool.submit(self._answer, app, _incoming(stream, stream.msgid, question), stream)
+
+    @staticmethod
+    def delivered(app: Services, stream: StreamState) -> None:
+        """A stream is about to carry its reply: the outbox must not send it again."""
+        if stream.delivery_id is not None:
+            app.outbox.mark_delivered(stream.delivery_id, stream.msgid)
+            app.metrics.message_out(CHANNEL, stream.reply_kind or "bot")
+
+    def ended(self, app: Services, stream: StreamState) -> None:
+        """Run once for a stream a refresh just finished or closed."""
+        self.streams.release(stream.user_id, stream.stream_id)
+        if stream.phase == "closed":
+            self._pool.submit(self._hand_off, app, stream)
+
+    def stop(self) -> None:
+        """Wait for the answers under way (their messages are stored; their replies must be too)."""
+        self._pool.shutdown(wait=True)
+
+    def _answer(self, app: Services, message: IncomingMessage, stream: StreamState) -> None:
+        outcome = self._outcome(app, message)
+        try:
+            settled = self.streams.settle(
+                stream.stream_id, outcome.text, outcome.delivery_id, outcome.reply_kind
+            )
+            if settled is not None and settled.phase == "done":
+                return
+            log.warning("answer to %s came after its stream closed", message.message_id)
+            if outcome.delivery_id is not None:
+                app.store.mark_failed(outcome.delivery_id, LATE_ANSWER)
+        except Exception:  # the reply stays held in the outbox, which sends it after the hold
+            log.exception("settling WeCom bot stream %s failed", stream.stream_id)
+
+    def _outcome(self, app: Services, message: IncomingMessage) -> Outcome:
+        try:
+            result = self._handle(app, message, counted=True)
+        except Exception:
+            log.exception("handling WeCom bot message %s failed", message.message_id)
+            return Outcome(prompts.load("wecom_bot_failed"))
+        if result.duplicate:
+            return Outcome(prompts.load("wecom_bot_repeated"))
+        if result.reply is None:
+            return Outcome(prompts.load("wecom_bot_with_staff"))
+        return Outcome(plain_text(result.reply), result.delivery_id, result.reply.kind)
+
+    def _hand_off(self, app: Services, stream: StreamState) -> None:
+        """The window ran out before the answer: the stream told the user staff will reply; make it so."""
+        text = prompts.load("wecom_bot_timeout_request")
+        message = _incoming(stream, f"{stream.msgid}#timeout", text, "handoff_request")
+        try:
+            result = self._handle(app, message, counted=False)
+        except Exception:
+            log.exception("handing WeCom bot stream %s to staff failed", stream.stream_id)
+            return
+        if result.delivery_id is not None:  # the stream's last content said it already
+            app.outbox.mark_delivered(result.delivery_id, stream.msgid)
+
+    def _handle(self, app: Services, message: IncomingMessage, *, counted: bool) -> HandleResult:
+        """The dispatcher's handling, counted for /metrics as the web app counts its own."""
+        started = time.perf_counter()
+        result = app.dispatcher.handle(message, hold_delivery_s=self.hold_s)
+        if result.duplicate:
+            return result
+        if counted:
+            app.metrics.message_in(CHANNEL)
+        if result.reply is not None and result.reply.kind == "bot":
+            app.metrics.answered(time.perf_counter() - started)
+        if opened_handoff(result):
+            app.metrics.escalation(result.reason or "unknown")
+        return result
+
+
+def _incoming(
+    stream: StreamState, message_id: str, text: str, kind: IncomingKind = "text"
+) -> IncomingMessage:
+    return IncomingMessage(
+        channel=CHANNEL,
+        chat_id=stream.chat_id,
+        user_id=stream.user_id,
+        message_id=message_id,
+        text=text,
+        chat_type=stream.chat_type,
+        kind=kind,
+    )

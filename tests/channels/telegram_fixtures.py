@@ -1,0 +1,79 @@
+"""The stdbot app with the Telegram channel on, its Bot API played offline (PTB's HTTP layer replaced
+by OfflineBotRequest); shared by the Telegram tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx import Response
+from support.telegram_platform import TOKEN, BotApi, OfflineBotRequest
+from web.conftest import services_of, web_settings
+
+from bot.channels import platforms, telegram
+from bot.channels.platforms import Platform, PlatformContext
+from bot.kb_holder import KnowledgeBaseHolder
+from bot.web.app import create_app
+from bot.web.state import Services
+from config.settings import Settings, TelegramSettings
+
+SECRET_TOKEN = "s3cret-Token_for-webhook"
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def telegram_settings(kb_dir: Path, database: Path, **telegram_fields: Any) -> Settings:
+    """The web tests' settings with [telegram] filled in."""
+    fields: dict[str, Any] = {"token": TOKEN, "secret_token": SECRET_TOKEN, **telegram_fields}
+    return web_settings(kb_dir, database).model_copy(update={"telegram": TelegramSettings(**fields)})
+
+
+def offline_platforms(monkeypatch: pytest.MonkeyPatch, api: BotApi, made: list[Platform]) -> None:
+    """Make the app build only the Telegram platform, talking to `api`; `made` collects it."""
+
+    def factory(context: PlatformContext) -> Platform | None:
+        found = telegram.platform(context, request=OfflineBotRequest(api))
+        if found is not None:
+            made.append(found)
+        return found
+
+    monkeypatch.setattr(platforms, "platform_factories", lambda: (factory,))
+
+
+@dataclass
+class TelegramApp:
+    api: BotApi
+    app: FastAPI
+    client: TestClient
+
+    @property
+    def services(self) -> Services:
+        return services_of(self.app)
+
+    def post(self, update: Any, secret: str | None = SECRET_TOKEN, **kwargs: Any) -> Response:
+        headers = {HEADER: secret} if secret is not None else {}
+        if "content" in kwargs:
+            return self.client.post("/telegram/webhook", headers=headers, **kwargs)
+        return self.client.post("/telegram/webhook", json=update, headers=headers)
+
+    def deliver(self) -> int:
+        """Run the outbox once (the app's lifespan is not running in these tests)."""
+        return self.services.outbox.run_once()
+
+
+def telegram_app(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, holder: KnowledgeBaseHolder
+) -> Iterator[TelegramApp]:
+    api = BotApi()
+    made: list[Platform] = []
+    offline_platforms(monkeypatch, api, made)
+    app = create_app(settings, holder=holder)
+    assert len(made) == 1
+    yield TelegramApp(api, app, TestClient(app))
+    for platform in made:
+        platform.stop()
+    services_of(app).store.close()
