@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.openai_server import FakeOpenAIServer  # noqa: E402
 from support.wechat_platform import WechatApiServer, WechatPlatform  # noqa: E402
 
+from bot.channels.wechat_mp_passive import hold_seconds  # noqa: E402
+
 SAMPLE = ROOT / "data" / "sample"
 GOLDEN = ROOT / "tests" / "golden" / "sample.jsonl"
 TOKEN = "BenchCallbackToken"
@@ -158,7 +160,15 @@ def over_wechat(
                     time.sleep(0.005)
                 if api.sent_to(user):
                     result["custom_ms"] = (time.perf_counter() - started) * 1000
+            result["user"] = user
+            result["passive_text"] = heard.reply.get("Content") if result["passive"] and heard else None
             results.append(result)
+    time.sleep(hold_seconds(4.0) + 2)  # past every hold: anything the outbox would still send has been sent
+    for result in results:
+        passive_text = result.pop("passive_text")
+        texts = ([passive_text] if passive_text else []) + api.sent_to(result.pop("user"))
+        result["pieces"] = len(texts)
+        result["repeated"] = len(texts) - len(set(texts))
     return results
 
 
@@ -171,7 +181,9 @@ def _summary(results: list[dict[str, Any]], baseline: list[float]) -> dict[str, 
         "passive": _percentiles(passive),
         "callback": _percentiles([r["callback_ms"] for r in results if r["callback_ms"] is not None]),
         "custom_send": _percentiles(custom),
-        "unanswered": len(results) - len(passive) - len(custom),
+        "unanswered": sum(1 for r in results if r["pieces"] == 0),
+        "answered_twice": sum(1 for r in results if r["repeated"]),
+        "split_in_pieces": sum(1 for r in results if r["pieces"] > 1),
         "platform_retries": sum(r["deliveries"] - 1 for r in results),
         "in_process": _percentiles(baseline),
     }
@@ -258,9 +270,13 @@ def main() -> None:
         print(_line(row["configuration"], row))
         if "llm_questions" in row:
             print(_line("└ of which answered by the LLM", row["llm_questions"]))
+    print()
     for row in rows:
-        if row["unanswered"]:
-            print(f"\n{row['configuration']}: {row['unanswered']} question(s) got no answer")
+        print(
+            f"- {row['configuration']}: unanswered {row['unanswered']}, "
+            f"answered twice {row['answered_twice']}, long answers sent in pieces {row['split_in_pieces']}, "
+            f"access-token fetches {row['token_fetches']}"
+        )
 
 
 if __name__ == "__main__":
