@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,32 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import free_port, percentiles, sample_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SAMPLE = ROOT / "data" / "sample"
-GOLDEN = ROOT / "tests" / "golden" / "sample.jsonl"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50_ms": statistics.median(ordered),
-        "p95_ms": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-        "n": float(len(ordered)),
-    }
-
-
-def _questions() -> list[str]:
-    lines = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [q["question"] for q in lines if q.get("expect") == "answer" and not q.get("conversation")]
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -206,7 +184,7 @@ def main() -> None:
     parser.add_argument("--staff-replies", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "webchat.json")
     args = parser.parse_args()
-    questions = _questions()
+    questions = sample_questions()
     with tempfile.TemporaryDirectory(prefix="stdbot-webchat-") as tmp:
         data_dir = Path(tmp) / "var"
         subprocess.run(
@@ -215,17 +193,17 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        port = _free_port()
+        port = free_port()
         server = _serve(data_dir, port)
         base = f"http://127.0.0.1:{port}"
         try:
             rows: dict[str, Any] = {
-                "answer in-process (baseline)": _percentiles(in_process(data_dir, questions, args.repeat)),
-                "user → bot reply over HTTP": _percentiles(user_to_bot(base, questions, args.repeat)),
-                "staff reply (other process) → user's event stream": _percentiles(
+                "answer in-process (baseline)": percentiles(in_process(data_dir, questions, args.repeat)),
+                "user → bot reply over HTTP": percentiles(user_to_bot(base, questions, args.repeat)),
+                "staff reply (other process) → user's event stream": percentiles(
                     staff_to_user(base, data_dir, args.staff_replies)
                 ),
-                "staff reply (console) → user's event stream": _percentiles(
+                "staff reply (console) → user's event stream": percentiles(
                     console_to_user(base, data_dir, args.staff_replies)
                 ),
             }

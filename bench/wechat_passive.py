@@ -23,8 +23,6 @@ import argparse
 import base64
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import free_port, percentiles, sample_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,35 +43,12 @@ from support.wechat_platform import WechatApiServer, WechatPlatform  # noqa: E40
 from bot.channels.wechat_mp_passive import hold_seconds  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample"
-GOLDEN = ROOT / "tests" / "golden" / "sample.jsonl"
 TOKEN = "BenchCallbackToken"
 APP_ID = "wxbench0123456789"
 APP_SECRET = "bench-secret-0123456789abcdef0123"
 AES_KEY = base64.b64encode(bytes(range(7, 39))).decode().rstrip("=")
 DEADLINE_S = 5.0
 LLM_ANSWER = "根据资料 [1]，这是测试用的模型回答。"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50_ms": float("nan"), "p95_ms": float("nan"), "n": 0.0}
-    ordered = sorted(values)
-    return {
-        "p50_ms": statistics.median(ordered),
-        "p95_ms": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-        "n": float(len(ordered)),
-    }
-
-
-def _questions() -> list[str]:
-    lines = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [q["question"] for q in lines if q.get("expect") == "answer" and not q.get("conversation")]
 
 
 def _serve(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -178,14 +154,14 @@ def _summary(results: list[dict[str, Any]], baseline: list[float]) -> dict[str, 
     return {
         "questions": len(results),
         "passive_share": len(passive) / len(results) if results else 0.0,
-        "passive": _percentiles(passive),
-        "callback": _percentiles([r["callback_ms"] for r in results if r["callback_ms"] is not None]),
-        "custom_send": _percentiles(custom),
+        "passive": percentiles(passive),
+        "callback": percentiles([r["callback_ms"] for r in results if r["callback_ms"] is not None]),
+        "custom_send": percentiles(custom),
         "unanswered": sum(1 for r in results if r["pieces"] == 0),
         "answered_twice": sum(1 for r in results if r["repeated"]),
         "split_in_pieces": sum(1 for r in results if r["pieces"] > 1),
         "platform_retries": sum(r["deliveries"] - 1 for r in results),
-        "in_process": _percentiles(baseline),
+        "in_process": percentiles(baseline),
     }
 
 
@@ -197,7 +173,7 @@ def run(
         fake_llm.reply(LLM_ANSWER, delay_s=llm_delay_s or 0.0)
         llm = fake_llm if llm_delay_s is not None else None
         baseline, used_llm = in_process(data_dir, questions, repeat, llm)
-        port = _free_port()
+        port = free_port()
         env = _server_env(data_dir / f"wechat-{tag}.db", api.base_url, llm.base_url if llm else None)
         server = _serve(data_dir, port, env)
         try:
@@ -242,7 +218,7 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "wechat_passive.json")
     args = parser.parse_args()
-    questions = _questions()
+    questions = sample_questions()
     with tempfile.TemporaryDirectory(prefix="stdbot-wechat-") as tmp:
         data_dir = Path(tmp) / "var"
         subprocess.run(

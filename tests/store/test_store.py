@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -15,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.pool import NullPool
-from support.races import in_processes, together
+from support.races import in_processes, together, wait_until_blocked
 
 from bot.messages import IncomingMessage
 from bot.store import FormUse, Store
@@ -437,24 +436,6 @@ def test_two_processes_recording_the_same_messages_store_each_once(store: Store,
     assert sorted(m.text for m in store.transcript(conversation.id)) == sorted(f"q{n}" for n in range(count))
 
 
-def _wait_until_blocked(url: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    deadline = time.monotonic() + 10
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    try:
-        while time.monotonic() < deadline:
-            with engine.connect() as connection:
-                if connection.execute(query).scalar_one() > 0:
-                    return
-            time.sleep(0.02)
-        raise AssertionError("the store never waited for the other transaction")
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_an_insert_racing_another_transaction_turns_into_a_duplicate(store: Store, store_url: str) -> None:
     """Another process inserts the same message and commits while our insert waits on the unique index:
@@ -476,7 +457,7 @@ def test_an_insert_racing_another_transaction_turns_into_a_duplicate(store: Stor
         with engine.begin() as other:
             other.execute(insert(MessageRow.__table__), row)
             pending = pool.submit(store.record_inbound, incoming("m1"))
-            _wait_until_blocked(store_url)
+            wait_until_blocked(store_url)
         result = pending.result(timeout=10)
     engine.dispose()
     assert result.duplicate and result.message.text == "from the other process"
@@ -501,7 +482,7 @@ def test_a_conversation_created_concurrently_is_reused(store: Store, store_url: 
             created = other.execute(insert(ConversationRow.__table__).returning(ConversationRow.id), row)
             other_id = created.scalar_one()
             pending = pool.submit(store.record_inbound, incoming("m1"))
-            _wait_until_blocked(store_url)
+            wait_until_blocked(store_url)
         result = pending.result(timeout=10)
     with engine.connect() as connection:
         conversations = connection.execute(
