@@ -7,12 +7,12 @@ asking for the current content of a streamed reply) or an event. In a group the 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.channels.edge import parse_json
 from bot.channels.text_reply import split_text, utf8_fits
 from bot.messages import ChatType
 from knowledge.errors import EdgeRejected
@@ -43,12 +43,7 @@ class BotCallback:
 
 def parse_callback(plain: bytes) -> BotCallback:
     """The decrypted callback as a BotCallback; 400 when it is not the platform's JSON."""
-    try:
-        data = json.loads(plain)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EdgeRejected(400, f"decrypted callback is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise EdgeRejected(400, "decrypted callback is not a JSON object")
+    data = parse_json(plain)
     msgtype = _text(data, "msgtype")
     user_id = _text(_object(data, "from"), "userid")
     if not msgtype or not user_id:
