@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= var
 SAMPLE := $(wildcard data/sample/*)
 
-.PHONY: run chat test install install-dev lint bench clean
+.PHONY: run chat test install install-dev lint bench clean sample-kb
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +29,21 @@ $(DATA_DIR)/.sample-ingested: $(SAMPLE) | $(VENV)/.installed
 	$(BIN)/stdbot ingest data/sample --data-dir $(DATA_DIR)
 	touch $@
 
+# A knowledge base embedded with another model than the configured one (e.g. built before the
+# default changed) is re-ingested rather than refused.
+sample-kb: $(VENV)/.installed
+	@$(BIN)/python -m ingest.current --data-dir $(DATA_DIR) || rm -f $(DATA_DIR)/.sample-ingested
+	@$(MAKE) --no-print-directory $(DATA_DIR)/.sample-ingested
+
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-# The sample knowledge base's golden set gates builds made from the admin pages.
-run: export STDBOT_KB__GOLDEN_SET ?= tests/golden/sample.jsonl
-run: $(VENV)/.installed $(DATA_DIR)/.sample-ingested
+# The sample knowledge base's golden question set and dialogues gate builds made from the admin pages.
+run: export STDBOT_KB__GOLDEN_SET ?= ["tests/golden/sample.jsonl", "tests/golden/dialogues.jsonl"]
+run: sample-kb
 	$(BIN)/stdbot --data-dir $(DATA_DIR) serve --host $(HOST) --port $(PORT)
 
-chat: $(VENV)/.installed $(DATA_DIR)/.sample-ingested
+chat: sample-kb
 	$(BIN)/stdbot --data-dir $(DATA_DIR) chat
 
 test: $(VENV)/.installed-dev

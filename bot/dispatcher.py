@@ -51,6 +51,12 @@ def conversation_key(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 
 
+def memory_key(conversation: ConversationRecord) -> str:
+    """The key the answer chain remembers a conversation under: its id and when it began, so that a
+    store whose ids start again (a new database, a restore) never continues another's conversation."""
+    return f"{conversation_key(conversation.id)}@{conversation.created_at.isoformat()}"
+
+
 class Dispatcher:
     """Handles incoming messages from every channel the same way."""
 
@@ -141,7 +147,7 @@ class _Turn:
         started = time.perf_counter()
         answer: Answer | None
         try:
-            answer = self.d.answers.answer(self.message.text, conversation_key(self.conversation.id))
+            answer = self.d.answers.answer(self.message.text, memory_key(self.conversation))
         except Exception:
             log.exception(
                 "answering failed for conversation %s (message %s)", self.conversation.id, self.stored.id
@@ -209,6 +215,7 @@ class _Turn:
         escalated: bool = False,
     ) -> tuple[Reply, int]:
         citations = answer.citations if answer is not None else ()
+        suggestions = answer.suggestions if answer is not None else ()
         stored = self.d.store.record_outbound(
             self.conversation.id,
             text,
@@ -217,6 +224,7 @@ class _Turn:
             confidence=answer.confidence if answer is not None else None,
             citations=citations,
             latency_ms=latency_ms,
+            suggestions=suggestions,
         )
         reply = Reply(
             self.conversation.channel,
@@ -227,6 +235,7 @@ class _Turn:
             message_id=stored.id,
             in_reply_to=self.message.message_id or None,
             escalated=escalated,
+            suggestions=suggestions,
         )
         delivery = self.d.outbox.enqueue(reply, hold_s=self.hold_s)
         return reply, delivery.id

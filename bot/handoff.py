@@ -16,6 +16,9 @@ from knowledge.intent import first_keyword, load_keyword_sections, normalise_for
 from knowledge.types import Answer
 
 REASONS = ("user_request", "button", "escalate_flag", "low_confidence", "thumbs_down", "staff_topic", "error")
+# Replies that neither answer nor fail (a refusal, the nearest FAQ questions offered): the low-confidence
+# streak stays as it was.
+NEUTRAL_MODES = ("refusal", "faq_suggest")
 _ANNOUNCING_INTENTS = ("intent:human:", "intent:staff_topic:", "intent:out_of_scope:")
 _FEEDBACK = re.compile(r"^\s*([+-]?1)\s*:\s*(\d+)\s*$")
 _HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
@@ -205,7 +208,7 @@ class HandoffPolicy:
         if low:
             streak += 1
             return ("low_confidence" if streak >= self.settings.low_confidence_turns else None), streak
-        return None, (streak if answer.mode == "refusal" else 0)
+        return None, (streak if answer.mode in NEUTRAL_MODES else 0)
 
 
 def _has(reasons: tuple[str, ...], prefix: str) -> bool:

@@ -17,9 +17,9 @@ from langchain_core.language_models import BaseChatModel
 
 from config.settings import Settings
 from knowledge.chain import Answerer
+from knowledge.conversation import ConversationMemory
 from knowledge.embeddings import ArrayEmbeddings, build_embeddings
 from knowledge.errors import KnowledgeBaseError
-from knowledge.followup import ConversationMemory
 from knowledge.kb import KnowledgeBase, open_knowledge_base
 from knowledge.llm import build_chat_model
 from knowledge.registry import Registry

@@ -2,9 +2,10 @@
 worker process (a file lock in the data directory), its progress in a small JSON file any worker can
 read, the golden-set measurement of each version, and activation behind the release gate.
 
-A build never touches the active version: it is registered inactive, measured, and activated only when
-its golden-set hit@5 is not below the active version's, or when the admin insists. Rollback is always
-allowed. Every worker picks up a newly active version within `kb.reload_check_s` seconds."""
+A build never touches the active version: it is registered inactive, measured on the golden files
+(question sets and dialogue files), and activated only when neither its hit@5 nor its dialogue pass rate
+is below the active version's, or when the admin insists. Rollback is always allowed. Every worker picks
+up a newly active version within `kb.reload_check_s` seconds."""
 
 from __future__ import annotations
 
@@ -155,9 +156,10 @@ class KnowledgeJobs:
         return True
 
     def golden_set(self) -> GoldenSet | None:
-        """The configured golden set (StdbotError when it is configured but unreadable)."""
-        path = self.settings.kb.golden_set
-        return None if path is None else load_golden_set(path)
+        """The configured golden files, question sets and dialogue files together (StdbotError when one
+        is configured but unreadable)."""
+        paths = self.settings.kb.golden_sets
+        return load_golden_set(paths) if paths else None
 
     def measured(self, golden: GoldenSet | None) -> dict[int, dict[str, float]]:
         """Each version's metrics on `golden` (versions measured on another golden set are left out)."""
@@ -373,9 +375,10 @@ def _held_message(version: int, decision: GateDecision) -> str:
             f"v{version} 尚未在评测集上测量，未启用；请先评测，或选择“仍然启用” / "
             f"v{version} is not measured on the golden set: evaluate it first, or insist"
         )
+    metric, candidate, active = decision.metric, decision.candidate, decision.active
     return (
-        f"v{version} 的评测 hit@5 为 {decision.candidate:.3f}，低于当前版本的 {decision.active:.3f}，未启用；"
-        f"确认无误后可选择“仍然启用” / v{version} scores hit@5 {decision.candidate:.3f}, below the active "
+        f"v{version} 的评测 {metric} 为 {candidate:.3f}，低于当前版本的 {active:.3f}，未启用；"
+        f"确认无误后可选择“仍然启用” / v{version} scores {metric} {decision.candidate:.3f}, below the active "
         f"version's {decision.active:.3f}: not activated unless you insist"
     )
 

@@ -45,6 +45,7 @@ class Reply:
     message_id: int | None = None
     in_reply_to: str | None = None
     escalated: bool = False
+    suggestions: tuple[str, ...] = ()  # questions offered to pick from by number (the text numbers them)
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,19 @@ class Section(BaseModel):
 class EmbeddingSettings(Section):
     """Which embedding model turns text into vectors."""
 
-    backend: Literal["use", "sentence-transformers"] = "use"
+    backend: Literal["e5", "use", "sentence-transformers"] = "e5"
     model: str | None = Field(None, description="sentence-transformers model name or local path")
     device: str = "cpu"
     batch_size: int = Field(64, ge=1, le=4096)
+    threads: int = Field(2, ge=1, le=256, description="e5 engine threads (OpenMP) for one question")
+    passage_chars: int = Field(
+        150, ge=0, description="e5: embed only the first N characters of a passage (0 = all)"
+    )
+    query_prefix: str | None = Field(None, description="sentence-transformers: text before a question")
+    passage_prefix: str | None = Field(None, description="sentence-transformers: text before a passage")
+    cache_dir: Path | None = Field(
+        None, description="build cache directory shared across data directories (default: the data dir)"
+    )
 
     @model_validator(mode="after")
     def _model_required_for_st(self) -> EmbeddingSettings:
@@ -83,7 +92,13 @@ class RetrievalSettings(Section):
 class AnswerSettings(Section):
     """Thresholds of the answer chain."""
 
-    faq_threshold: float = Field(0.6, ge=0, le=1)
+    faq_threshold: float = Field(0.8, ge=0, le=1, description="FAQ similarity for a direct FAQ answer")
+    faq_suggest_threshold: float = Field(
+        0.55, ge=0, le=1, description="FAQ similarity for offering the FAQ question (您是不是想问)"
+    )
+    passage_over_suggestions: float = Field(
+        0.6, ge=0, le=1, description="retrieval confidence at which a passage answers instead of suggestions"
+    )
     escalate_below: float = Field(0.15, ge=0, le=1)
     max_question_chars: int = Field(2000, ge=10)
     extractive_passages: int = Field(3, ge=1, le=10)
@@ -226,15 +241,23 @@ class NotifySettings(Section):
 class KnowledgeAdminSettings(Section):
     """[kb] — reloading the knowledge base from the admin pages."""
 
-    golden_set: Path | None = Field(
+    golden_set: Path | list[Path] | None = Field(
         None,
-        description="golden-set JSONL every new build is measured on; a build whose hit@5 falls below the "
-        "active version's is not activated unless an admin insists (unset: no gate)",
+        description="golden file(s) every new build is measured on: question sets and dialogue files (one "
+        "path or a list); a build whose hit@5 or dialogue pass rate falls below the active version's is "
+        "not activated unless an admin insists (unset: no gate)",
     )
     upload_max_mb: int = Field(50, ge=1, le=2048, description="largest file an admin may upload")
     reload_check_s: float = Field(
         5.0, gt=0, le=300, description="how often each worker looks for a newly activated version"
     )
+
+    @property
+    def golden_sets(self) -> tuple[Path, ...]:
+        """The configured golden files, in order (empty: no gate)."""
+        if self.golden_set is None:
+            return ()
+        return (self.golden_set,) if isinstance(self.golden_set, Path) else tuple(self.golden_set)
 
 
 class EdgeSettings(Section):

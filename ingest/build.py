@@ -71,25 +71,23 @@ def build_knowledge_base(
         raise KnowledgeBaseError("没有可导入的内容 / nothing to ingest: every file failed or was empty")
 
     embeddings = embeddings or build_embeddings(settings.embedding)
-    model_id = str(getattr(embeddings, "model_id", type(embeddings).__name__))
+    model_id = embeddings.model_id
     registry = Registry(settings.data_dir)
     version = registry.reserve()
     directory = registry.version_dir(version)
     collection_name = f"stdbot_kb_v{version}"
     client = connect(settings.chroma, settings.data_dir)
     try:
-        cache = BuildCache(settings.data_dir / "build_cache.sqlite")
+        cache = BuildCache((settings.embedding.cache_dir or settings.data_dir) / "build_cache.sqlite")
         try:
-            done = 0
 
-            def on_batch(n: int) -> None:
-                nonlocal done
-                done += n
+            def on_batch(done: int) -> None:
                 notify("embed", done, len(chunks))
 
-            vectors, cached = cache.embed(
-                model_id, [embedding_text(c) for c in chunks], embeddings.embed_array, on_batch=on_batch
-            )
+            texts = [dense_text(c) for c in chunks]
+            notify("embed", 0, len(chunks))
+            embed = embeddings.embed_array
+            vectors, cached = cache.embed(embeddings.cache_id, texts, embed, on_batch=on_batch)
             notify("embed", len(chunks), len(chunks))
             tokens = cache.tokens(TOKENIZER_ID, [_keyword_text(c) for c in chunks], tokenize)
         finally:
@@ -126,6 +124,17 @@ def build_knowledge_base(
         cached=cached,
         seconds=time.perf_counter() - started,
     )
+
+
+def dense_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its passage with source and chapter; a catalogue record only by
+    its number and title (the first sentence), since its status and dates are answered from the
+    catalogue and would only blur what the record is about."""
+    text = embedding_text(chunk)
+    if chunk.kind == "catalog":
+        head, _, _ = text.partition("。")
+        return head or text
+    return text
 
 
 def _keyword_text(chunk: Chunk) -> str:

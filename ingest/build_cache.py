@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,7 +27,7 @@ class BuildCache:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
+        self._db = sqlite3.connect(path, timeout=60)  # may be shared by several builds at once
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS vectors "
             "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, data BLOB NOT NULL)"
@@ -44,12 +45,17 @@ class BuildCache:
         *,
         on_batch: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, int]:
-        """Vectors for `texts` (in order) and how many of them came from the cache."""
+        """Vectors for `texts` (in order) and how many of them came from the cache; `on_batch` is
+        told how many texts have their vector so far (cached ones first)."""
         keys = [text_key(model_id, t) for t in texts]
         found = self._lookup(set(keys))
         cached = sum(1 for k in keys if k in found)
         missing = sorted({k: i for i, k in enumerate(keys) if k not in found}.items(), key=lambda kv: kv[1])
-        batch = 256
+        counts = Counter(keys)
+        done = cached
+        if on_batch and done:
+            on_batch(done)
+        batch = 64
         for start in range(0, len(missing), batch):
             part = missing[start : start + batch]
             vectors = embed([texts[i] for _, i in part])
@@ -61,8 +67,9 @@ class BuildCache:
             self._db.commit()
             for (key, _), vector in zip(part, vectors, strict=True):
                 found[key] = np.asarray(vector, dtype=np.float32)
+            done += sum(counts[k] for k, _ in part)
             if on_batch:
-                on_batch(len(part))
+                on_batch(done)
         if not keys:
             return np.zeros((0, 0), dtype=np.float32), 0
         return np.vstack([found[k] for k in keys]), cached

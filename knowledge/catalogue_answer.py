@@ -1,5 +1,6 @@
 """The Chinese answer for a catalogue lookup, from prompts/catalogue_*.md: number, title, status, dates,
-the editions held, replacements and adoptions."""
+the editions held, replacements and adoptions (the national standard in force first, withdrawn ones
+briefly after it); a number the catalogue lacks is pointed to the platform for its kind."""
 
 from __future__ import annotations
 
@@ -7,20 +8,50 @@ from functools import cache
 from string import Template
 
 import prompts
-from knowledge.catalogue import WITHDRAWN, CatalogueLookup, split_adoption_entry
-from knowledge.standard_numbers import parse_standard_number
+from knowledge.catalogue import CURRENT, WITHDRAWN, CatalogueLookup, split_adoption_entry
+from knowledge.errors import StandardNumberError
+from knowledge.standard_numbers import StandardNumber, parse_standard_number
 from knowledge.types import CatalogueRecord
 
 
 @cache
+def label_file(name: str) -> dict[str, str]:
+    """The ``name = text`` lines of prompts/<name>.md (``#`` lines are comments)."""
+    labels = {}
+    for line in prompts.load(name).splitlines():
+        key, sep, text = line.partition("=")
+        if sep and not line.startswith("#"):
+            labels[key.strip()] = text.strip()
+    return labels
+
+
 def catalogue_labels() -> dict[str, str]:
     """The ``name = text`` lines of prompts/catalogue_labels.md."""
-    labels = {}
-    for line in prompts.load("catalogue_labels").splitlines():
-        name, sep, text = line.partition("=")
-        if sep and not line.startswith("#"):
-            labels[name.strip()] = text.strip()
-    return labels
+    return label_file("catalogue_labels")
+
+
+def platform_kind(number: StandardNumber) -> str:
+    """Which public platform lists standards like ``number``: enterprise (Q/), group (T/), local (DB),
+    else national (GB, GB/T, industry codes, international)."""
+    if number.prefix.startswith("Q/"):
+        return "enterprise"
+    if number.prefix.startswith("T/"):
+        return "group"
+    if number.prefix.startswith("DB") and number.prefix[2:3].isdigit():
+        return "local"
+    return "national"
+
+
+def not_found_text(number: StandardNumber) -> str:
+    """The catalogue lacks ``number``: say so, say where to check it, offer a person."""
+    platforms = label_file("catalogue_platforms")
+    kind = platform_kind(number)
+    return prompts.render(
+        "catalogue_not_found",
+        number=number.canonical,
+        kind=platforms.get(f"{kind}_kind", ""),
+        platform=platforms[kind],
+    )
 
 
 def kind_label(record: CatalogueRecord) -> str:
@@ -35,8 +66,8 @@ def kind_label(record: CatalogueRecord) -> str:
     return {True: labels["mandatory"], False: labels["recommended"], None: ""}[mandatory]
 
 
-def render_record(template: str, record: CatalogueRecord) -> str:
-    """A prompts/ template filled with a record's number, title, kind, status and dates."""
+def render_record(template: str, record: CatalogueRecord, **extra: object) -> str:
+    """A prompts/ template filled with a record's number, title, kind, status and dates (and `extra`)."""
     labels = catalogue_labels()
     kind = kind_label(record)
     return prompts.render(
@@ -47,6 +78,7 @@ def render_record(template: str, record: CatalogueRecord) -> str:
         status=record.status,
         approval_date=record.approval_date or labels["unknown_date"],
         effective_date=record.effective_date or labels["unknown_date"],
+        **extra,
     )
 
 
@@ -76,19 +108,87 @@ def describe_lookup(lookup: CatalogueLookup) -> str:
     """The Chinese answer for one lookup: number, title, status, dates, replacements and adoptions."""
     query = lookup.query
     if not lookup.all_editions and not lookup.adopted_by:
-        return prompts.render("catalogue_not_found", number=query.canonical)
+        return not_found_text(query)
     lines: list[str] = []
     found_keys = "、".join(dict.fromkeys(parse_standard_number(r.number).key for r in lookup.all_editions))
     if found_keys and found_keys != query.key:
         lines.append(prompts.render("catalogue_prefix_differs", asked=query.key, found=found_keys))
-    if not lookup.all_editions:
-        lines.append(prompts.render("catalogue_international", number=query.canonical))
-    else:
+    if lookup.all_editions:
         lines.extend(_edition_lines(lookup, found_keys))
     if lookup.adopted_by:
-        adopters = "；".join(_record_text(r) + _adoption_text(r) for r in lookup.adopted_by)
-        lines.append(prompts.render("catalogue_adopted_by", number=query.canonical, records=adopters))
+        lines.extend(_adopter_lines(query, lookup.adopted_by))
     return "\n".join(lines)
+
+
+def _adopted_entries(record: CatalogueRecord, query: StandardNumber) -> list[tuple[str, str | None]]:
+    """The (international number, adoption type) entries of ``record`` for the standard asked about."""
+    entries = []
+    for entry in record.adopts:
+        international, kind = split_adoption_entry(entry)
+        try:
+            if parse_standard_number(international).key == query.key:
+                entries.append((international, kind))
+        except StandardNumberError:
+            continue
+    return entries
+
+
+def _adopter_text(record: CatalogueRecord, query: StandardNumber, *, brief: bool) -> str:
+    """One adopting national standard: in full (title, kind, status, date, adoption) or, withdrawn,
+    briefly (number, adoption, what replaced it); no closing punctuation, so texts join cleanly."""
+    labels = catalogue_labels()
+    entries = _adopted_entries(record, query) or [(query.canonical, None)]
+    international, kind = entries[0]
+    adoption = labels.get(f"adoption_{(kind or '').lower()}", labels["adoption_unknown"])
+    if brief:
+        replaced = (
+            Template(labels["replaced_by"]).substitute(number=record.replaced_by)
+            if record.replaced_by
+            else ""
+        )
+        text = prompts.render(
+            "catalogue_adopter_withdrawn",
+            number=record.number,
+            adoption=adoption,
+            international=international,
+            replaced=replaced,
+        )
+    else:
+        text = render_record("catalogue_adopter", record, adoption=adoption, international=international)
+    return text.rstrip("。；;，, ")
+
+
+def _adopter_lines(query: StandardNumber, adopters: tuple[CatalogueRecord, ...]) -> list[str]:
+    """National standards adopting ``query``: those in force first, withdrawn ones briefly after them;
+    when only a withdrawn standard adopts the exact edition asked, it is named first."""
+
+    def adopts_asked(record: CatalogueRecord) -> bool:
+        years = {parse_standard_number(number).year for number, _ in _adopted_entries(record, query)}
+        return query.year is None or query.year in years
+
+    in_force = [r for r in adopters if r.status != WITHDRAWN]
+    withdrawn = [r for r in adopters if r.status == WITHDRAWN]
+    in_force.sort(key=lambda r: (not adopts_asked(r), r.status != CURRENT, r.number))
+    exact_withdrawn = [r for r in withdrawn if adopts_asked(r)]
+    current_text = "；".join(_adopter_text(r, query, brief=False) for r in in_force)
+    if query.year is not None and exact_withdrawn and not any(adopts_asked(r) for r in in_force):
+        others = [r for r in withdrawn if r not in exact_withdrawn]
+        named = "；".join(_adopter_text(r, query, brief=True) for r in exact_withdrawn)
+        lines = [prompts.render("catalogue_adopted_withdrawn_exact", number=query.canonical, records=named)]
+        if current_text:
+            lines.append(prompts.render("catalogue_adopted_now", records=current_text))
+        withdrawn = others
+    elif current_text:
+        lines = [prompts.render("catalogue_adopted_by", number=query.canonical, records=current_text)]
+    else:
+        lines = []
+    if withdrawn:
+        brief = "；".join(_adopter_text(r, query, brief=True) for r in withdrawn)
+        if lines:
+            lines.append(f"{brief}。")
+        else:
+            lines.append(prompts.render("catalogue_adopted_by", number=query.canonical, records=brief))
+    return lines
 
 
 def _edition_lines(lookup: CatalogueLookup, key: str) -> list[str]:

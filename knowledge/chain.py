@@ -1,4 +1,5 @@
-"""The answer chain: validate → intent → follow-up → catalogue | FAQ | LLM | extractive → confidence.
+"""The answer chain: validate → pick an offered question → intent → follow-up → catalogue | FAQ | LLM |
+extractive → confidence → conclude (never the same reply twice in a row; remember the conversation).
 
 Each step is a small function over a `Turn` composed as LangChain runnables; `Answerer.ask` is the
 facade. Without an LLM the chain still answers from the catalogue, the FAQ and cited passages."""
@@ -15,37 +16,47 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, R
 
 import prompts
 from config.settings import Settings
-from knowledge.catalogue import CatalogueLookup
 from knowledge.catalogue_answer import describe_lookup
+from knowledge.catalogue_question import StatusWords, asks_only_status, without_numbers
 from knowledge.confidence import retrieval_confidence
+from knowledge.conversation import EMPTY, ConversationMemory, ConversationState
+from knowledge.drafts import Draft, catalogue_citations, faq_draft, suggestion_draft
+from knowledge.edition_followup import resolve_edition, with_edition
 from knowledge.errors import LLMError
-from knowledge.extractive import build_extractive_answer, passage_label
-from knowledge.faq_match import FaqMatch, FaqMatcher, basis_citations
-from knowledge.followup import ConversationMemory, FollowupVocabulary, resolve_followup
+from knowledge.extractive import build_extractive_answer
+from knowledge.faq_match import FaqMatcher
+from knowledge.followup import FollowupVocabulary, resolve_followup, with_pronoun_resolved
+from knowledge.glossary import is_english, with_chinese_terms
 from knowledge.intent import (
     Intent,
     IntentKeywords,
     classify_intent,
-    contains_keyword,
-    load_keyword_sections,
     normalise_for_matching,
 )
 from knowledge.kb import KnowledgeBase
 from knowledge.llm import build_chat_model, generate, interpret_reply
+from knowledge.multipart import MAX_PARTS, asks_something, combine_parts
+from knowledge.question_parts import split_parts
+from knowledge.service_answers import service_answer
 from knowledge.standard_numbers import NumberMatch, find_standard_numbers
-from knowledge.types import Answer, Citation, Hit
+from knowledge.types import Answer, Hit
 
 log = logging.getLogger(__name__)
 
 CATALOG_FOUND_CONFIDENCE = 0.95
 CATALOG_MISSING_CONFIDENCE = 0.6
+# Replies that may stand twice in a row: refusals and prompts, and an offer of questions to pick from.
+UNREPEATED_MODES = frozenset({"refusal", "faq_suggest"})
+# A standard named by its title, or another edition of one just discussed: the catalogue facts answer.
+FACTS_ASKED = "catalog_facts_asked"
 FAQ_CANDIDATES = 5
+FAQ_COMPARED = 8  # FAQ hits the FAQ matcher compares with a question (their vectors are cached)
 QUESTION = Intent("question")
-_NUMBER_MARK = "§"
-_CLAUSE = re.compile(r"[^，,。？?！!；;\n]+[，,。？?！!；;\n]*")
 _FILLER = re.compile(r"[\W_\s]+", re.UNICODE)
 _TAG = re.compile(r"<[^<>]{0,500}>")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_PICK = re.compile(r"^\s*(?:第\s*)?([0-9]{1,2}|[一二三四五六七八九十])\s*(?:个|条|项)?\s*[.。、)）]?\s*$")
+_CHINESE_DIGITS = "一二三四五六七八九十"
 
 
 @dataclass(frozen=True)
@@ -58,22 +69,11 @@ class Turn:
     intent: Intent = QUESTION
     reasons: tuple[str, ...] = ()
     answer: Answer | None = None
+    state: ConversationState = EMPTY
+    parts: tuple[str, ...] = ()
 
     def noted(self, *reasons: str) -> Turn:
         return replace(self, reasons=self.reasons + reasons)
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An answer before the chain's final escalation rules."""
-
-    text: str
-    mode: str
-    confidence: float
-    citations: tuple[Citation, ...] = ()
-    reasons: tuple[str, ...] = ()
-    escalate: bool = False
-    relevant: bool = True
 
 
 class Answerer:
@@ -94,15 +94,14 @@ class Answerer:
         self.keywords = IntentKeywords.load()
         self.vocabulary = FollowupVocabulary.load()
         self.faq_matcher = FaqMatcher(kb.embeddings, self.vocabulary)
-        status = load_keyword_sections("answer_status_words")
-        self.status_words = tuple(sorted(status.get("words", ()), key=len, reverse=True))
-        self.interrogatives = status.get("interrogatives", ())
+        self.status_words = StatusWords.load()
         self.chain = self._build_chain()
 
     def ask(self, question: str, *, conversation: str | None = None) -> Answer:
         """The answer to `question`; `conversation` ties follow-ups to earlier questions."""
+        state = self.memory.state(conversation) if conversation is not None else EMPTY
         turn = self.chain.invoke(
-            Turn(original=question or "", question=question or "", conversation=conversation)
+            Turn(original=question or "", question=question or "", conversation=conversation, state=state)
         )
         assert turn.answer is not None
         return turn.answer
@@ -117,18 +116,24 @@ class Answerer:
 
     def _build_chain(self) -> Runnable[Turn, Turn]:
         answered: Runnable[Turn, Turn] = RunnablePassthrough()
-        route: Runnable[Turn, Turn] = RunnableBranch(
+        self._route: Runnable[Turn, Turn] = RunnableBranch(
             (lambda t: t.answer is not None, answered),
             (lambda t: not t.intent.answerable, RunnableLambda(self._refuse)),
             (lambda t: bool(self._numbers(t.question)), RunnableLambda(self._from_catalogue)),
             RunnableLambda(self._from_knowledge),
         )
+        route: Runnable[Turn, Turn] = RunnableBranch(
+            (lambda t: t.answer is None and t.intent.answerable and len(t.parts) > 1, self._from_parts),
+            self._route,
+        )
         return (
             RunnableLambda(self._validate)
+            | RunnableLambda(self._pick)
             | RunnableLambda(self._classify)
             | RunnableLambda(self._resolve)
+            | RunnableLambda(self._split)
             | route
-            | RunnableLambda(self._remember)
+            | RunnableLambda(self._conclude)
         )
 
     # --- steps -------------------------------------------------------------------------------
@@ -149,25 +154,92 @@ class Answerer:
             )
         return replace(turn, original=text, question=text)
 
+    def _pick(self, turn: Turn) -> Turn:
+        """A bare number ("2", "第二个") picks one of the questions the last answer offered; with none
+        offered, or out of range, the user is asked for a question or a number in range."""
+        match = _PICK.match(normalise_for_matching(turn.question)) if turn.answer is None else None
+        if match is None:
+            return turn
+        digit = match[1]
+        number = int(digit) if digit.isdigit() else _CHINESE_DIGITS.index(digit) + 1
+        offered = turn.state.suggestions
+        if 1 <= number <= len(offered):
+            picked = offered[number - 1]
+            return replace(turn, question=picked).noted(f"suggestion_pick:{number}")
+        if offered:
+            text = prompts.render("suggestion_out_of_range", count=len(offered))
+            reason = "suggestion_out_of_range"
+        else:
+            text, reason = prompts.load("suggestion_none"), "no_suggestions"
+        answer = Answer(text, (), 0.0, "refusal", False, turn.question, (reason,), offered)
+        return replace(turn, answer=answer, reasons=(reason,))
+
     def _classify(self, turn: Turn) -> Turn:
         if turn.answer is not None:
             return turn
         intent = classify_intent(turn.question, self.keywords)
         turn = replace(turn, intent=intent)
+        if intent.answerable:  # English domain terms get their Chinese terms for retrieval
+            turn = replace(turn, question=with_chinese_terms(turn.question))
         return turn if intent.kind == "question" else turn.noted(f"intent:{intent.kind}:{intent.keyword}")
 
     def _resolve(self, turn: Turn) -> Turn:
         if turn.answer is not None or not turn.intent.answerable or turn.conversation is None:
             return turn
-        resolution = resolve_followup(turn.question, self.memory.previous(turn.conversation), self.vocabulary)
+        if any(reason.startswith("suggestion_pick:") for reason in turn.reasons):
+            return turn
+        edition = resolve_edition(turn.original, turn.state.numbers, self.kb.catalogue)
+        if edition is not None:
+            question = with_edition(turn.state.topic, edition)
+            return replace(turn, question=question).noted(f"followup:edition:{edition}", FACTS_ASKED)
+        numbers = turn.state.numbers
+        pointed = with_pronoun_resolved(turn.question, numbers[0] if numbers else None, self.vocabulary)
+        if pointed is not None:
+            return replace(turn, question=pointed).noted("followup:pronoun")
+        resolution = resolve_followup(turn.question, turn.state.topic or None, self.vocabulary)
         if resolution.method == "none":
             return turn
         return replace(turn, question=resolution.question).noted(f"followup:{resolution.method}")
 
+    def _split(self, turn: Turn) -> Turn:
+        """The standalone questions a message holds ("1. … 2. …", "…？还有…？")."""
+        if turn.answer is not None or not turn.intent.answerable:
+            return turn
+        if is_english(turn.original):
+            return turn
+        parts = split_parts(turn.question)
+        if not all(asks_something(part) for part in parts):
+            return turn  # "…？比如 GB/T 1.1-2020": an example, not a second question
+        return replace(turn, parts=tuple(parts))
+
+    def _from_parts(self, turn: Turn) -> Turn:
+        """Each part answered on its own with its own 依据, numbered; beyond `MAX_PARTS` the user is asked
+        to send them one at a time."""
+        if len(turn.parts) > MAX_PARTS:
+            draft = Draft(prompts.render("answer_too_many_parts", count=len(turn.parts)), "refusal", 0.0)
+            return self._finish(turn.noted(f"parts:{len(turn.parts)}"), draft)
+        answers = []
+        for part in turn.parts:
+            answered = self._route.invoke(replace(turn, question=part, parts=(), reasons=()))
+            assert answered.answer is not None
+            answers.append(answered.answer)
+        answer = combine_parts(turn.question, turn.parts, answers, turn.reasons)
+        return replace(turn, answer=answer, reasons=answer.reasons)
+
     def _refuse(self, turn: Turn) -> Turn:
+        if turn.intent.kind == "service":
+            # The hotline's own FAQ about its service, when it has one, says it best.
+            faq_hits = self.kb.retriever.search(turn.question, FAQ_CANDIDATES, kinds={"faq"})
+            match = self.faq_matcher.best_match(turn.question, faq_hits, self.settings.answer.faq_threshold)
+            if match is not None:
+                return self._finish(turn, faq_draft(match))
+            draft = Draft(service_answer(self.settings.handoff), "refusal", 0.0)
+            return self._finish(turn, draft)
         name = {
             "human": "escalate_human",
             "out_of_scope": "refusal_out_of_scope",
+            "insult": "refusal_insult",
+            "unclear": "refusal_unclear",
             "greeting": "refusal_greeting",
             "thanks": "refusal_thanks",
         }[turn.intent.kind]
@@ -186,10 +258,16 @@ class Answerer:
             if not lookup.found
         )
         confidence = CATALOG_MISSING_CONFIDENCE if missing else CATALOG_FOUND_CONFIDENCE
-        if self._asks_only_status(turn.question, numbers):
+        # An unknown number, or English around a number: passages would not be about the standard.
+        if (
+            missing
+            or is_english(turn.original)
+            or FACTS_ASKED in turn.reasons
+            or asks_only_status(turn.question, numbers, self.status_words)
+        ):
             draft = Draft(facts, "catalog", confidence, citations, (*missing, "catalog_only"))
             return self._finish(turn, draft)
-        rest = self._draft_from_knowledge(_without_numbers(turn.question, numbers))
+        rest = self._draft_from_knowledge(without_numbers(turn.question, numbers))
         if not rest.relevant:
             draft = Draft(
                 facts, "catalog", min(confidence, rest.confidence), citations, missing + rest.reasons
@@ -201,27 +279,81 @@ class Answerer:
         return self._finish(turn, draft)
 
     def _from_knowledge(self, turn: Turn) -> Turn:
+        number = self._standard_named_by_title(turn.question)
+        if number is not None:  # "生活饮用水卫生标准现在是哪一版": the catalogue answers
+            titled = replace(turn, question=f"{number} {turn.question}").noted(FACTS_ASKED)
+            return self._from_catalogue(titled)
         return self._finish(turn, self._draft_from_knowledge(turn.question))
 
-    def _remember(self, turn: Turn) -> Turn:
-        if turn.conversation is not None and turn.intent.answerable and turn.question:
-            self.memory.remember(turn.conversation, turn.question)
+    def _standard_named_by_title(self, question: str) -> str | None:
+        """The current edition of the standard whose full title the question names, when the best hit
+        is that standard's catalogue record."""
+        hits = self.kb.retriever.search(question, 1, kinds={"catalog"})
+        if not hits or not hits[0].chunk.standard:
+            return None
+        lookup = self.kb.catalogue.lookup(hits[0].chunk.standard)
+        record = lookup.current or lookup.edition
+        if record is None or len(record.title) < 4:
+            return None
+        compact = normalise_for_matching(question).replace(" ", "")
+        return record.number if record.title.replace(" ", "").lower() in compact else None
+
+    def _conclude(self, turn: Turn) -> Turn:
+        """Never the same reply twice in a row (a repeat becomes a short pointer to the reply above and the
+        offer of a person); then remember the conversation's topic, numbers, reply and offered questions."""
+        assert turn.answer is not None
+        answer = turn.answer
+        if answer.mode == "faq_suggest" and _same_text(answer.text, turn.state.last_reply):
+            # the same questions offered again: point to them, still on offer
+            answer = replace(answer, text=prompts.load("answer_repeat_suggestions"))
+            turn = replace(turn, answer=answer)
+        elif answer.mode not in UNREPEATED_MODES and _same_text(answer.text, turn.state.last_reply):
+            answer = replace(
+                answer,
+                text=prompts.load("answer_repeat"),
+                citations=(),
+                mode="refusal",
+                escalate=False,
+                suggestions=(),
+                reasons=(*answer.reasons, "repeat"),
+            )
+            turn = replace(turn, answer=answer)
+        if turn.conversation is None:
+            return turn
+        state = turn.state
+        if turn.intent.answerable and turn.question and answer.mode != "refusal":
+            state = replace(state, topic=turn.question)
+        named = [match.number.canonical for match in find_standard_numbers(turn.question)]
+        answered = [c.standard for c in answer.citations if c.kind == "catalog" and c.standard]
+        numbers = tuple(dict.fromkeys([*named, *answered]))
+        state = replace(state.with_numbers(numbers), last_reply=answer.text, suggestions=answer.suggestions)
+        self.memory.save(turn.conversation, state)
         return turn
 
     # --- answering from the knowledge base ----------------------------------------------------
 
     def _draft_from_knowledge(self, question: str) -> Draft:
-        """FAQ direct answer, else an LLM answer (when configured), else an extractive answer."""
+        """FAQ direct answer; else, when FAQ questions come close and no passage answers well, the
+        nearest FAQ questions to pick from; else an LLM answer (when configured) or an extractive one."""
         settings = self.settings
-        faq_hits = self.kb.retriever.search(question, FAQ_CANDIDATES, kinds={"faq"})
-        match = self.faq_matcher.best_match(question, faq_hits, settings.answer.faq_threshold)
-        if match is not None:
-            return faq_draft(match)
+        faq_hits = self.kb.retriever.search(question, FAQ_COMPARED, kinds={"faq"})
+        faq = self.faq_matcher.decide(
+            question, faq_hits, settings.answer.faq_threshold, settings.answer.faq_suggest_threshold
+        )
+        if faq.match is not None:
+            return faq_draft(faq.match)
         k = max(
             settings.retrieval.top_k, settings.llm.context_passages, settings.answer.extractive_passages * 2
         )
         hits = self.kb.retriever.search(question, k)
-        confidence = retrieval_confidence(question, hits)
+        confidence = retrieval_confidence(
+            question, hits, similarity_range=self.kb.embeddings.similarity_range
+        )
+        passage_answers = bool(hits) and hits[0].chunk.kind != "faq"
+        offer = not (passage_answers and confidence >= settings.answer.passage_over_suggestions)
+        # With an LLM the close FAQ answers are among the passages it answers from.
+        if faq.nearest and offer and self.chat_model is None:
+            return suggestion_draft(faq)
         relevant = bool(hits) and confidence >= settings.answer.escalate_below
         if self.chat_model is not None and hits:
             draft = self._llm_draft(question, hits[: settings.llm.context_passages], confidence)
@@ -241,21 +373,24 @@ class Answerer:
     def _llm_draft(self, question: str, hits: Sequence[Hit], confidence: float) -> Draft:
         assert self.chat_model is not None
         try:
-            reply = interpret_reply(generate(self.chat_model, question, hits), hits)
+            reply = interpret_reply(generate(self.chat_model, question, hits), hits, question)
         except LLMError as exc:
             log.warning("LLM unavailable, answering extractively: %s", exc)
             cause = type(exc.__cause__).__name__ if exc.__cause__ else "empty_reply"
             return self._extractive_draft(question, hits, confidence, f"llm_failed:{cause}")
         dropped = (f"llm_invalid_markers:{','.join(map(str, reply.invalid))}",) if reply.invalid else ()
+        # Passages that carry instructions to the model are not quoted in a fallback answer either.
+        safe = [hit for n, hit in enumerate(hits, start=1) if n not in reply.planted] or list(hits)
+        if reply.injected:
+            log.warning("LLM reply follows or rests on instructions planted in passages %s", reply.planted)
+            return self._extractive_draft(question, safe, confidence, *dropped, "llm_injection")
         if reply.unknown:
-            draft = self._extractive_draft(question, hits, confidence, *dropped, "llm_unknown")
+            draft = self._extractive_draft(question, safe, confidence, *dropped, "llm_unknown")
             return replace(draft, escalate=True)
         if not reply.citations:
-            return self._extractive_draft(question, hits, confidence, *dropped, "llm_uncited")
-        sources = "\n".join(f"[{n}] {passage_label(hit)}" for n, hit in enumerate(reply.cited, start=1))
-        text = prompts.render(
-            "answer_llm", answer=reply.text, sources=sources, disclaimer=prompts.load("answer_disclaimer")
-        )
+            return self._extractive_draft(question, safe, confidence, *dropped, "llm_uncited")
+        disclaimer = prompts.load("answer_disclaimer")
+        text = prompts.render("answer_llm", answer=reply.text, sources=reply.sources, disclaimer=disclaimer)
         return Draft(text, "llm", confidence, reply.citations, dropped)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -269,12 +404,23 @@ class Answerer:
         if low and not catalogue_only:
             reasons += ("low_confidence",)
         text, mode, citations = draft.text, draft.mode, draft.citations
+        if low and mode == "extractive" and citations:
+            text = f"{prompts.load('answer_low_confidence')}\n\n{text}"
         if turn.intent.kind == "staff_topic":
             if draft.relevant and not low:
                 text = f"{prompts.load('escalate_staff_topic')}\n\n{text}"
             else:
                 text, mode, citations = prompts.load("escalate_staff_topic_only"), "refusal", ()
-        answer = Answer(text, citations, round(draft.confidence, 4), mode, escalate, turn.question, reasons)
+        answer = Answer(
+            text,
+            citations,
+            round(draft.confidence, 4),
+            mode,
+            escalate,
+            turn.question,
+            reasons,
+            draft.suggestions,
+        )
         return replace(turn, answer=answer, reasons=reasons)
 
     def _numbers(self, question: str) -> list[NumberMatch]:
@@ -283,57 +429,12 @@ class Answerer:
             unique.setdefault(match.number.canonical, match)
         return list(unique.values())
 
-    def _asks_only_status(self, question: str, numbers: Sequence[NumberMatch]) -> bool:
-        """Whether every clause that asks something holds little beyond standard numbers and status
-        words; clauses that ask nothing and name no number ("我们是做饮料的") are context."""
-        text = _replace_numbers(question, numbers, f" {_NUMBER_MARK} ")
-        for clause in _CLAUSE.findall(normalise_for_matching(text)):
-            names_number = _NUMBER_MARK in clause
-            if not names_number and not any(contains_keyword(clause, w) for w in self.interrogatives):
-                continue
-            rest = clause.replace(_NUMBER_MARK, " ")
-            for word in self.status_words:
-                if contains_keyword(rest, word):
-                    rest = rest.replace(word, " ")
-            if len(_FILLER.sub("", rest)) > 2:
-                return False
-        return True
-
-
-def faq_draft(match: FaqMatch) -> Draft:
-    """The FAQ's own answer, with its 依据 cited article by article."""
-    entry = match.entry
-    basis = prompts.render("answer_faq_basis", basis=entry.basis) if entry.basis else ""
-    text = prompts.render("answer_faq", answer=entry.answer, basis=basis).strip()
-    citations = (*basis_citations(entry.basis or "", match.similarity), Citation.from_hit(match.hit))
-    return Draft(text, "faq", match.similarity, citations, (f"faq_match:{match.similarity:.3f}",))
-
-
-def catalogue_citations(lookup: CatalogueLookup) -> tuple[Citation, ...]:
-    """The catalogue records an answer about `lookup` speaks of, as catalog citations."""
-    records = [lookup.edition, lookup.current, *lookup.successors, *lookup.adopted_by]
-    if not any(records):
-        records = list(lookup.all_editions)
-    unique = {record.number: record for record in records if record is not None}
-    source = prompts.load("answer_catalog_source")
-    return tuple(
-        Citation(r.source or source, "catalog", (), r.number, 1.0, f"{r.number} {r.title}（{r.status}）")
-        for r in unique.values()
-    )
-
-
-def _replace_numbers(question: str, numbers: Sequence[NumberMatch], mark: str) -> str:
-    for match in sorted(numbers, key=lambda m: m.start, reverse=True):
-        question = f"{question[: match.start]}{mark}{question[match.end :]}"
-    return question
-
-
-def _without_numbers(question: str, numbers: Sequence[NumberMatch]) -> str:
-    """The question with the standard numbers cut out: the catalogue already answers for them, so
-    what is left must be found in the passages on its own merits."""
-    return _replace_numbers(question, numbers, "").strip() or question
-
 
 def _only_markup(text: str) -> bool:
     """Web page code with no Chinese words in it (a pasted tag, a probe): there is no question to answer."""
     return bool(_TAG.search(text)) and not _CJK.search(_TAG.sub(" ", text))
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Whether two replies say the same thing, ignoring white space and punctuation."""
+    return bool(a) and _FILLER.sub("", a) == _FILLER.sub("", b)

@@ -1,13 +1,15 @@
 """How sure an answer is, from retrieval signals, as a number in [0, 1].
 
-    confidence = clamp( w_dense  · ramp(dense_similarity, 0.20, 0.60)
+    confidence = clamp( w_dense  · ramp(dense_similarity, floor, ceiling)
                       + w_bm25   · bm25 / (bm25 + bm25_half)
                       + w_terms  · coverage
                       + w_margin · margin
                       + source_bonus  if the question names the top hit's source
                       − source_penalty if it names another source instead )
 
-- dense_similarity: cosine of the question and the top passage (−1…1); absent counts as 0.
+- dense_similarity: cosine of the question and the top passage (−1…1); absent counts as 0. The ramp
+  runs over the embedding model's `similarity_range` (USE: 0.20…0.60; e5's cosines sit higher),
+  else over the weights' dense_floor…dense_ceiling.
 - bm25: the top passage's BM25 score (≥ 0), saturating; absent counts as 0.
 - coverage: share of the question's terms (jieba tokens of two or more characters; a colloquial term
   also counts when its formal synonym is there) found in the top passage, its source name or clause ids.
@@ -19,7 +21,7 @@ the FAQ matcher and passage trimming."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.lexicon import SYNONYMS
 from knowledge.source_names import SourceNames, short_name
@@ -137,8 +139,17 @@ def evidence_from_hits(question: str, hits: Sequence[Hit]) -> Evidence | None:
 
 
 def retrieval_confidence(
-    question: str, hits: Sequence[Hit], weights: ConfidenceWeights = ConfidenceWeights()
+    question: str,
+    hits: Sequence[Hit],
+    weights: ConfidenceWeights = ConfidenceWeights(),
+    *,
+    similarity_range: tuple[float, float] | None = None,
 ) -> float:
-    """Confidence of answering `question` from `hits` (0 without hits)."""
+    """Confidence of answering `question` from `hits` (0 without hits); `similarity_range` is the
+    embedding model's (floor, ceiling) of question-to-passage cosines."""
     evidence = evidence_from_hits(question, hits)
-    return 0.0 if evidence is None else confidence(evidence, weights)
+    if evidence is None:
+        return 0.0
+    if similarity_range is not None:
+        weights = replace(weights, dense_floor=similarity_range[0], dense_ceiling=similarity_range[1])
+    return confidence(evidence, weights)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,8 +11,23 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.errors import StdbotError
+from knowledge.eval_dialogues import TurnResult
+from knowledge.eval_faq import FaqResult, faq_misses
 from knowledge.source_names import short_name
 from knowledge.types import Answer, Hit
+
+PASSAGE_LIST_LEAD = "以下条款"
+_PASSAGE_ITEM = re.compile(
+    r"^\s*\d{1,2}\s*[.、．)）]\s*(?:《|常见问题|GB|第[一二三四五六七八九十百零〇]+条)", re.M
+)
+
+
+def is_passage_list(text: str) -> bool:
+    """Whether an answer is a numbered list of passages rather than an answer: its lead line announces
+    the articles that follow (根据知识库，以下条款…), or it holds two or more numbered passage items
+    ("1. 《…》第…条")."""
+    lead = text.lstrip().split("\n", 1)[0]
+    return PASSAGE_LIST_LEAD in lead or len(_PASSAGE_ITEM.findall(text)) >= 2
 
 
 @dataclass(frozen=True)
@@ -61,15 +77,27 @@ class QuestionResult:
     contains: bool | None
     latency_ms: float
     mode: str
+    passage_list: bool = False
 
 
 @dataclass(frozen=True)
 class EvalReport:
+    """Metrics of one golden file; the per-item results of its kind (questions, dialogue turns or FAQ
+    pairs)."""
+
     metrics: dict[str, float]
     results: tuple[QuestionResult, ...] = field(default=())
+    kind: str = "questions"  # "questions" | "dialogues" | "faq_pairs"
+    turns: tuple[TurnResult, ...] = field(default=())
+    pairs: tuple[FaqResult, ...] = field(default=())
+
+    @property
+    def failing_turns(self) -> list[TurnResult]:
+        return [t for t in self.turns if not t.passed]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
+            "kind": self.kind,
             "metrics": {k: round(v, 4) for k, v in self.metrics.items()},
             "misses": [
                 {"id": r.question.id, "question": r.question.question, "rank": r.rank, "mode": r.mode}
@@ -77,6 +105,11 @@ class EvalReport:
                 if r.question.expect == "answer" and (r.rank is None or r.rank > 1)
             ],
         }
+        if self.kind == "dialogues":
+            data["failing_turns"] = [t.to_json() for t in self.failing_turns]
+        if self.kind == "faq_pairs":
+            data["faq_misses"] = [r.to_json() for r in faq_misses(self.pairs)]
+        return data
 
 
 def load_golden(path: Path) -> list[GoldenQuestion]:
@@ -124,9 +157,11 @@ def evaluate(
     results: list[QuestionResult] = []
     for q in questions:
         resolved, escalated, contains, latency, mode = q.question, False, None, 0.0, ""
+        listed = False
         if ask is not None:
             answer, latency = ask(q.question, q.conversation)
             resolved, escalated, mode = answer.question or q.question, answer.escalate, answer.mode
+            listed = is_passage_list(answer.text)
             if q.answer_contains:
                 contains = all(p in answer.text for p in q.answer_contains)
         rank = None
@@ -135,7 +170,7 @@ def evaluate(
             rank = next(
                 (i for i, h in enumerate(hits, 1) if any(r.matches(h, titles) for r in q.relevant)), None
             )
-        results.append(QuestionResult(q, rank, escalated, contains, latency, mode))
+        results.append(QuestionResult(q, rank, escalated, contains, latency, mode, listed))
     return EvalReport(_metrics(results, with_answers=ask is not None), tuple(results))
 
 
@@ -152,17 +187,33 @@ def _metrics(results: Sequence[QuestionResult], *, with_answers: bool) -> dict[s
         return metrics
     expected = [r for r in results if r.question.expect == "escalate"]
     flagged = [r for r in results if r.escalated]
+    declined = [r for r in results if r.question.expect == "decline"]
     true_pos = sum(1 for r in flagged if r.question.expect == "escalate")
     checked = [r for r in results if r.contains is not None]
     latencies = sorted(r.latency_ms for r in results)
     metrics |= {
         "escalation_precision": true_pos / len(flagged) if flagged else 1.0,
         "escalation_recall": true_pos / len(expected) if expected else 1.0,
+        "declined_without_staff": (
+            sum(1 for r in declined if not r.escalated and r.mode == "refusal") / len(declined)
+            if declined
+            else 1.0
+        ),
         "answer_contains": sum(1 for r in checked if r.contains) / len(checked) if checked else 1.0,
+        "passage_list": sum(1 for r in results if r.passage_list) / (len(results) or 1),
         "latency_p50_ms": statistics.median(latencies) if latencies else 0.0,
         "latency_p95_ms": _percentile(latencies, 0.95),
     }
     return metrics
+
+
+def latency_metrics(latencies_ms: Sequence[float]) -> dict[str, float]:
+    """p50 and p95 of answer latencies."""
+    ordered = sorted(latencies_ms)
+    return {
+        "latency_p50_ms": statistics.median(ordered) if ordered else 0.0,
+        "latency_p95_ms": _percentile(ordered, 0.95),
+    }
 
 
 def _percentile(sorted_values: Sequence[float], q: float) -> float:

@@ -1,5 +1,6 @@
-"""Extractive answers: the best few passages, from varied sources and without near-duplicates, each
-trimmed to the sentences that share most terms with the question and cited by article or clause."""
+"""Extractive answers without an LLM: a direct reply of one or two sentences taken from the best passage
+(the sentence that says 应当 / 不得 / 由…负责 / 处…罚款 about what was asked), then at most two other
+relevant passages as short cited quotes. Passages far less relevant than the best are never shown."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import prompts
+from knowledge.asks import ask_of
 from knowledge.confidence import coverage, question_terms, term_set
 from knowledge.faq_match import parse_faq_text
+from knowledge.intent import load_keyword_sections
 from knowledge.types import Citation, Hit
 
 ELLIPSIS = "……"
@@ -136,31 +139,114 @@ def trim_passage(text: str, question: str, max_chars: int) -> str:
     return f"{prefix}{excerpt}{suffix}"
 
 
+def relevant_hits(question: str, hits: Sequence[Hit], *, share: float = 0.5, floor: float = 0.2) -> list[Hit]:
+    """The hits worth showing: the top hit, and others whose share of the question's terms is at least
+    `floor` and at least `share` of the best share among the hits (a relative cut-off, so a passage that
+    shares nothing with the question is never shown beside one that does)."""
+    if not hits:
+        return []
+    terms = question_terms(question)
+    scores = [coverage(terms, _hit_terms(hit)) for hit in hits]
+    best = max(scores)
+    cut = max(floor, share * best)
+    return [hits[0], *(hit for hit, score in zip(hits[1:], scores[1:], strict=True) if score >= cut)]
+
+
+def _hit_terms(hit: Hit) -> frozenset[str]:
+    chunk = hit.chunk
+    return term_set(" ".join((chunk.text, chunk.source, *chunk.clauses)), expand=True)
+
+
+def operative_sentence(text: str, question: str, cues: OperativeCues, max_chars: int = 160) -> str:
+    """The sentence of `text` that answers `question` most directly: most of the question's terms, then
+    the words that answer its kind of ask (罚款 for 怎么罚, 平台 for 在哪), then operative words (应当, 不得);
+    a short sentence takes the next one along, and a long one is cut to `max_chars`."""
+    sentences = [s.strip() for s in split_sentences(text) if len(s.strip()) > 4] or [text.strip()]
+    terms = question_terms(question)
+    asked = ask_of(question).kinds
+
+    def score(sentence: str) -> float:
+        lowered = sentence.lower()
+        found = coverage(terms, term_set(sentence, expand=True))
+        cue = any(w in lowered for kind in asked for w in cues.by_kind.get(kind, ()))
+        operative = any(w in sentence for w in cues.operative)
+        return found + 0.35 * cue + 0.1 * operative
+
+    best = max(range(len(sentences)), key=lambda i: (score(sentences[i]), -i))
+    chosen = sentences[best]
+    if len(chosen) < 40 and best + 1 < len(sentences) and len(chosen) + len(sentences[best + 1]) <= max_chars:
+        chosen += sentences[best + 1]
+    chosen = _SPACE.sub(" ", chosen).strip()
+    return chosen if len(chosen) <= max_chars else chosen[: max_chars - 1].rstrip() + ELLIPSIS
+
+
+def first_sentences(text: str, max_chars: int) -> str:
+    """The leading sentences of `text` that end with 。！？ within `max_chars` (cut with …… when the first
+    sentence alone is longer)."""
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) <= max_chars:
+        return text
+    ends = [m.end() for m in re.finditer(r"[。！？!?]", text[:max_chars])]
+    return text[: ends[-1]] if ends else text[: max_chars - 1] + ELLIPSIS
+
+
+@dataclass(frozen=True)
+class OperativeCues:
+    """Words that make a sentence operative, and per kind of ask the words that answer it."""
+
+    operative: tuple[str, ...]
+    by_kind: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def load(cls) -> OperativeCues:
+        sections = load_keyword_sections("ask_terms")
+        by_kind: dict[str, tuple[str, ...]] = {}
+        for item in sections.get("cues", ()):
+            name, _, words = item.partition(":")
+            by_kind[name.strip()] = tuple(w.strip() for w in words.split("|") if w.strip())
+        return cls(sections.get("operative", ()), by_kind)
+
+
 def build_extractive_answer(
-    question: str, hits: Sequence[Hit], count: int, passage_chars: int
+    question: str,
+    hits: Sequence[Hit],
+    count: int,
+    passage_chars: int,
+    *,
+    max_chars: int = 300,
+    cues: OperativeCues | None = None,
 ) -> ExtractiveAnswer:
-    """The extractive answer to `question` from the ranked `hits`."""
-    chosen = select_passages(hits, count)
+    """The extractive answer to `question` from the ranked `hits`: a direct reply taken from the best
+    passage, then at most `count - 1` other relevant passages as short quotes, within about `max_chars`."""
+    chosen = select_passages(relevant_hits(question, hits), count)
     if not chosen:
         return ExtractiveAnswer(prompts.load("answer_not_found"), ())
-    passages = tuple(
-        Passage(
-            hit,
-            Citation.from_hit(hit),
-            trim_passage(passage_body(hit), question, passage_chars),
-            passage_label(hit),
-        )
-        for hit in chosen
-    )
-    return ExtractiveAnswer(render_passages(passages), passages)
+    cues = cues or OperativeCues.load()
+    top = chosen[0]
+    if top.chunk.kind == "faq":  # an FAQ answer already opens with its direct reply
+        direct = first_sentences(passage_body(top), min(200, passage_chars))
+    else:
+        direct = operative_sentence(passage_body(top), question, cues, max_chars=min(160, passage_chars))
+    passages = [Passage(top, Citation.from_hit(top), direct, passage_label(top))]
+    budget = max_chars - len(direct)
+    for hit in chosen[1:]:
+        quote_chars = min(passage_chars, 100, max(40, budget // max(1, len(chosen) - 1)) - 20)
+        excerpt = trim_passage(passage_body(hit), question, max(30, quote_chars))
+        passages.append(Passage(hit, Citation.from_hit(hit), excerpt, passage_label(hit)))
+    return ExtractiveAnswer(render_answer(passages), tuple(passages))
 
 
-def render_passages(passages: Sequence[Passage]) -> str:
-    """Lead line, numbered cited excerpts and the disclaimer, from the prompt files."""
-    blocks = [prompts.load("answer_extractive_lead")]
-    for number, passage in enumerate(passages, start=1):
-        blocks.append(
-            prompts.render("answer_passage", n=number, label=passage.label, excerpt=passage.excerpt)
-        )
+def render_answer(passages: Sequence[Passage]) -> str:
+    """The direct reply with its source, the supporting quotes, and the short disclaimer."""
+    first = passages[0]
+    if first.hit.chunk.kind == "faq":
+        entry = parse_faq_text(first.hit.chunk.text, first.hit.chunk.question)
+        direct = prompts.render("answer_direct_faq", sentence=first.excerpt, question=entry.question)
+    else:
+        direct = prompts.render("answer_direct", label=first.label, sentence=first.excerpt)
+    blocks = [direct]
+    if len(passages) > 1:
+        items = [prompts.render("answer_support", label=p.label, quote=p.excerpt) for p in passages[1:]]
+        blocks.append(prompts.load("answer_support_lead") + "\n" + "\n".join(items))
     blocks.append(prompts.load("answer_disclaimer"))
     return "\n\n".join(blocks)

@@ -1,21 +1,19 @@
-"""Multi-turn questions: remember each conversation's last question and complete short follow-ups
-("那团体标准呢？", "罚多少？") from it. Vocabulary lives in prompts/followup_terms.md."""
+"""Multi-turn questions: complete short follow-ups ("那团体标准呢？", "要钱吗？") from the conversation's
+topic (its last answered question), never from the previous answer. Vocabulary lives in
+prompts/followup_terms.md and prompts/ask_terms.md."""
 
 from __future__ import annotations
 
 import re
-import threading
-import time
 import unicodedata
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from knowledge.asks import AskVocabulary, ask_of, without_ask_words
 from knowledge.intent import contains_keyword, load_keyword_sections, normalise_for_matching
 from knowledge.standard_numbers import find_standard_numbers
 
-ResolutionMethod = Literal["none", "substitute", "append", "repeat"]
+ResolutionMethod = Literal["none", "substitute", "topic", "append", "repeat"]
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _TRAILING = re.compile(r"[\s?？。.!！,，、;；:：~～…]+$")
@@ -32,6 +30,8 @@ class FollowupVocabulary:
     openers: tuple[str, ...]
     conditional_openers: tuple[str, ...]
     anchors: tuple[str, ...]
+    forms: tuple[tuple[str, str], ...] = ()
+    pronouns: tuple[str, ...] = ()
     max_chars: int = 20
     bare_max_chars: int = 8
 
@@ -47,6 +47,11 @@ class FollowupVocabulary:
             longest_first("openers"),
             longest_first("conditional_openers"),
             sections.get("anchors", ()),
+            tuple(
+                (short.strip(), full.strip())
+                for short, _, full in (item.partition(":") for item in sections.get("subject_forms", ()))
+            ),
+            sections.get("pronouns", ()),
         )
 
 
@@ -118,9 +123,10 @@ def resolve_followup(question: str, previous: str | None, vocabulary: FollowupVo
     """Complete a follow-up from the previous question of the same conversation.
 
     A follow-up that only names another subject ("那团体标准呢？") takes the previous question with
-    that subject swapped in; one that names a subject and asks something of its own stands alone; any
-    other follow-up ("罚多少？") is appended to the previous question, and one that asks nothing of
-    its own ("还有呢？") repeats it."""
+    that subject swapped in; one that names a subject and asks something of its own stands alone; one
+    that asks something else ("要钱吗？", "编号怎么编") asks it of the previous question's topic (its
+    subject, standard numbers and action; else the previous question without its own ask); any other is
+    appended to the previous question, and one that asks nothing of its own ("还有呢？") repeats it."""
     if not previous or not is_followup(question, vocabulary):
         return Resolution(question)
     body = _drop_opener(_nfkc(question), vocabulary)
@@ -137,51 +143,43 @@ def resolve_followup(question: str, previous: str | None, vocabulary: FollowupVo
         old_numbers, old_terms = numbers_and_terms(previous_text, vocabulary)
         new, old = (new_numbers, old_numbers) if new_numbers else (new_terms, old_terms)
         if old and old[0] != new[0]:
-            return Resolution(previous_text.replace(old[0], new[0]), "substitute")
+            written = dict(vocabulary.forms).get(new[0], new[0])
+            return Resolution(previous_text.replace(old[0], written), "substitute")
+    conditional = any(_starts_with(body, o) for o in vocabulary.conditional_openers)
+    topic = "" if conditional else topic_words(previous_text, body, vocabulary)
+    if topic:
+        return Resolution(f"{topic} {body}", "topic")
+    if ask_of(body).kinds and not conditional:
+        topic = _TRAILING.sub("", without_ask_words(previous_text))
+        if topic:
+            return Resolution(f"{topic} {body}", "topic")
     return Resolution(f"{_TRAILING.sub('', previous_text)}，{body}", "append")
 
 
-class ConversationMemory:
-    """The last question of each recent conversation: at most `max_conversations`, least recently used
-    dropped first, forgotten after `max_age_s` seconds. Thread-safe."""
+def topic_words(previous: str, body: str, vocabulary: FollowupVocabulary) -> str:
+    """What a follow-up is about, from the previous question: the standard numbers and subject terms it
+    names, and the action it is about (自我声明, 备案 …) unless the follow-up names an action of its own
+    ("编号怎么编" after "团标是强制的吗" is about 团标, not about 执行). Empty when it names no subject."""
+    numbers, terms = numbers_and_terms(normalise_for_matching(previous), vocabulary)
+    if not numbers and not terms:
+        return ""
+    words = [*numbers, *terms]
+    asks = AskVocabulary.load()
+    if not ask_of(body, asks).actions:
+        lowered = normalise_for_matching(previous)
+        present = {w for _, ws in asks.actions for w in ws if contains_keyword(lowered, w)}
+        found = min(present, key=lambda w: (-len(w), lowered.find(w)), default=None)
+        if found is not None and not any(found in word for word in words):
+            words.append(found)
+    return " ".join(words)
 
-    def __init__(
-        self,
-        max_conversations: int = 10_000,
-        max_age_s: float = 1800.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_conversations = max_conversations
-        self.max_age_s = max_age_s
-        self._clock = clock
-        self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def previous(self, conversation: str) -> str | None:
-        """The last question remembered for `conversation`, unless it is too old."""
-        with self._lock:
-            entry = self._entries.get(conversation)
-            if entry is None:
-                return None
-            question, at = entry
-            if self._clock() - at > self.max_age_s:
-                del self._entries[conversation]
-                return None
-            self._entries.move_to_end(conversation)
-            return question
-
-    def remember(self, conversation: str, question: str) -> None:
-        """Make `question` the last question of `conversation`."""
-        with self._lock:
-            self._entries[conversation] = (question, self._clock())
-            self._entries.move_to_end(conversation)
-            while len(self._entries) > self.max_conversations:
-                self._entries.popitem(last=False)
-
-    def forget(self, conversation: str) -> None:
-        with self._lock:
-            self._entries.pop(conversation, None)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+def with_pronoun_resolved(question: str, number: str | None, vocabulary: FollowupVocabulary) -> str | None:
+    """ "它代替了哪些标准" with the standard number last named put before it, when the question points
+    back with a pronoun and names no number of its own; None otherwise."""
+    text = normalise_for_matching(question)
+    if number is None or find_standard_numbers(text):
+        return None
+    if not any(contains_keyword(text, pronoun) for pronoun in vocabulary.pronouns):
+        return None
+    return f"{number} {question.strip()}"

@@ -1,5 +1,6 @@
-"""LLM answers through any OpenAI-compatible endpoint: numbered context passages in, an answer with
-[n] markers out; markers are checked against the passages and only real ones become citations."""
+"""LLM answers through any OpenAI-compatible endpoint: numbered context passages in, fenced as data; an
+answer with [n] markers out. Markers are checked against the passages and only real ones become
+citations; a reply that carries out instructions planted in a passage is caught (knowledge/llm_guard)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ import prompts
 from config.settings import LLMSettings
 from knowledge.errors import LLMError
 from knowledge.extractive import passage_body, passage_label
+from knowledge.faq_match import parse_faq_text
 from knowledge.intent import first_keyword, load_keyword_sections, normalise_for_matching
+from knowledge.llm_guard import (
+    PlantedInstruction,
+    fence,
+    lead_first,
+    obeyed_instruction,
+    planted_instructions,
+)
 from knowledge.types import Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -50,7 +59,8 @@ def format_context(hits: Sequence[Hit], passage_chars: int = 800) -> str:
         body = passage_body(hit)
         if len(body) > passage_chars:
             body = body[:passage_chars] + "……"
-        blocks.append(prompts.render("llm_passage", n=number, label=passage_label(hit), text=body))
+        label = fence(source_label(hit)).replace("\n", " ")
+        blocks.append(prompts.render("llm_passage", n=number, label=label, text=fence(body)))
     return "\n\n".join(blocks)
 
 
@@ -87,12 +97,22 @@ class LLMReply:
     `text` has its markers renumbered to match `cited` ([1] is cited[0]) and markers that
     name no passage removed; `invalid` lists those invented numbers; `unknown` is True when the
     model said the context does not answer the question (an unknown-phrase in a reply that cites
-    nothing, or in a short reply of at most SHORT_REPLY characters)."""
+    nothing, or in a short reply of at most SHORT_REPLY characters); `obeyed` is the instruction
+    planted in a passage that the reply carries out, if any; `planted` lists the passages (1-based)
+    that carry instructions and `numbers` the passages the reply cites (as the prompt numbered them)."""
 
     text: str
     cited: tuple[Hit, ...]
     invalid: tuple[int, ...]
     unknown: bool
+    obeyed: PlantedInstruction | None = None
+    planted: tuple[int, ...] = ()
+    numbers: tuple[int, ...] = ()
+
+    @property
+    def injected(self) -> bool:
+        """Whether the reply carries out a planted instruction, or rests only on passages carrying one."""
+        return self.obeyed is not None or (bool(self.numbers) and set(self.numbers) <= set(self.planted))
 
     @property
     def citations(self) -> tuple[Citation, ...]:
@@ -100,7 +120,21 @@ class LLMReply:
 
     @property
     def usable(self) -> bool:
-        return bool(self.citations) and not self.unknown
+        return bool(self.citations) and not self.unknown and not self.injected
+
+    @property
+    def sources(self) -> str:
+        """The numbered source list shown under the answer: [1] 《…》第…条, one a line."""
+        return "\n".join(f"[{n}] {source_label(hit)}" for n, hit in enumerate(self.cited, start=1))
+
+
+def source_label(hit: Hit) -> str:
+    """A cited passage as the source list names it; an FAQ by its question and the articles it rests on."""
+    if hit.chunk.kind != "faq":
+        return passage_label(hit)
+    entry = parse_faq_text(hit.chunk.text, hit.chunk.question)
+    basis = prompts.render("llm_source_faq_basis", basis=entry.basis) if entry.basis else ""
+    return prompts.render("llm_source_faq", question=entry.question, basis=basis)
 
 
 def says_unknown(text: str) -> bool:
@@ -109,8 +143,9 @@ def says_unknown(text: str) -> bool:
     return first_keyword(normalise_for_matching(text), phrases) is not None
 
 
-def interpret_reply(reply: str, hits: Sequence[Hit]) -> LLMReply:
-    """Map the reply's [n] markers to the passages; drop invented ones."""
+def interpret_reply(reply: str, hits: Sequence[Hit], question: str = "") -> LLMReply:
+    """Map the reply's [n] markers to the passages, drop invented ones, put the direct answer first,
+    and check the reply against instructions planted in the passages."""
     numbers = cited_numbers(reply)
     valid = [n for n in numbers if 1 <= n <= len(hits)]
     invalid = tuple(n for n in numbers if n not in valid)
@@ -120,10 +155,12 @@ def interpret_reply(reply: str, hits: Sequence[Hit]) -> LLMReply:
         kept = [renumber[n] for n in dict.fromkeys(marker_numbers(match.group(1))) if n in renumber]
         return "".join(f"[{n}]" for n in kept)
 
-    text = _MARKER.sub(rewrite, reply).strip()
+    text = lead_first(_MARKER.sub(rewrite, reply))
     cited = tuple(hits[n - 1] for n in valid)
     unknown = says_unknown(reply) and (not valid or len(_MARKER.sub("", reply).strip()) <= SHORT_REPLY)
-    return LLMReply(text, cited, invalid, unknown)
+    planted = planted_instructions(hits)
+    obeyed = obeyed_instruction(_MARKER.sub("", reply), question, planted)
+    return LLMReply(text, cited, invalid, unknown, obeyed, tuple(p.passage for p in planted), tuple(valid))
 
 
 def generate(chat_model: BaseChatModel, question: str, hits: Sequence[Hit]) -> str:

@@ -3,7 +3,6 @@ rank, then steered by what the question names (a standard number, a law, a place
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -24,9 +23,6 @@ from knowledge.vectorstore import VectorCollection
 # rule (a tie-break, kept small: the better-matching article should still win). A local regulation
 # is held back unless the question names its place.
 AUTHORITY: dict[str, int] = {"law": 3, "regulation": 2, "rule": 1, "faq": 2, "standard": 1, "catalog": 1}
-
-
-_RECENT_VECTORS = 64
 
 
 @dataclass
@@ -61,8 +57,6 @@ class HybridRetriever:
                 self._by_standard.setdefault(number, []).append(i)
                 self._by_standard.setdefault(_key_of(number), []).append(i)
         self._sources = SourceNames(c.source for c in self.chunks if c.kind not in ("faq", "catalog"))
-        self._recent_vectors: dict[str, np.ndarray] = {}
-        self._recent_lock = threading.Lock()
         self._kinds = np.array([c.kind for c in self.chunks])
         self._statuses = np.array([c.status or "" for c in self.chunks])
 
@@ -107,18 +101,10 @@ class HybridRetriever:
         return [Hit(self.chunks[c.index], c.fused, c.bm25, c.dense) for c in ranked]
 
     def query_vector(self, text: str) -> np.ndarray:
-        """The question's embedding; the last few are kept, since one question is searched several
-        times while it is answered (FAQ match, passages)."""
+        """The question embedded as a query (the model's LRU keeps recent ones, since one question
+        is searched several times while it is answered)."""
         assert self._embeddings is not None
-        with self._recent_lock:
-            vector = self._recent_vectors.get(text)
-        if vector is None:
-            vector = self._embeddings.embed_array([text])[0]
-            with self._recent_lock:
-                if len(self._recent_vectors) >= _RECENT_VECTORS:
-                    self._recent_vectors.pop(next(iter(self._recent_vectors)))
-                self._recent_vectors[text] = vector
-        return vector
+        return self._embeddings.query_vector(text)
 
     def _mask(self, kinds: Collection[str] | None, statuses: Collection[str] | None) -> np.ndarray | None:
         if not kinds and not statuses:

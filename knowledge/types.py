@@ -96,9 +96,9 @@ class Citation:
         """Human citation such as 《中华人民共和国标准化法》第二十七条 or GB/T 19001-2016."""
         if self.standard and self.kind in ("catalog", "standard") and not self.clause:
             return self.standard
-        title = self.source if self.source.startswith("《") else f"《{self.source}》"
         if self.kind == "faq":
-            return f"{title}"
+            return self.source.strip("《》")
+        title = self.source if self.source.startswith("《") else f"《{self.source}》"
         clause = "、".join(self.clause[:3])
         if self.kind == "standard" and clause:
             return f"{title} {clause}"
@@ -177,6 +177,7 @@ class Answer:
     escalate: bool
     question: str = ""
     reasons: tuple[str, ...] = field(default=())
+    suggestions: tuple[str, ...] = ()
 
     def to_json(self, latency_ms: float | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -185,6 +186,7 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "escalate": self.escalate,
             "citations": [c.to_json() for c in self.citations],
+            "suggestions": list(self.suggestions),
         }
         if latency_ms is not None:
             data["latency_ms"] = round(latency_ms, 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +17,9 @@ from support.store_fixtures import (
     store,
     store_url,
 )
+
+# Knowledge bases built by the tests share one embedding cache per run, so the sample is embedded once.
+os.environ.setdefault("STDBOT_EMBEDDING__CACHE_DIR", tempfile.mkdtemp(prefix="stdbot-test-embeddings-"))
 
 __all__ = [
     "backend",

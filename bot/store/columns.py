@@ -56,3 +56,12 @@ def citations_from_json(raw: str) -> tuple[Citation, ...]:
         )
         for item in items
     )
+
+
+def suggestions_to_json(suggestions: Sequence[str]) -> str:
+    return json.dumps(list(suggestions), ensure_ascii=False)
+
+
+def suggestions_from_json(raw: str | None) -> tuple[str, ...]:
+    items = json.loads(raw or "[]")
+    return tuple(str(item) for item in items) if isinstance(items, list) else ()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.messages import IncomingMessage
-from bot.store.columns import citations_to_json, utcnow
-from bot.store.models import ConversationRow, FeedbackRow, MessageRow
+from bot.store.columns import citations_to_json, suggestions_from_json, suggestions_to_json, utcnow
+from bot.store.models import ConversationRow, FeedbackRow, MessageRow, MessageSuggestionsRow
 from bot.store.records import CONVERSATION_STATES, ConversationRecord, InboundResult, MessageRecord
 from bot.store.rows import check_choice, insert_or_get, require, without_nul
 from knowledge.errors import StoreError
@@ -59,6 +60,7 @@ def record_outbound(
     confidence: float | None,
     citations: Sequence[Citation],
     latency_ms: float | None,
+    suggestions: Sequence[str] = (),
 ) -> MessageRecord:
     conversation = require(session, ConversationRow, conversation_id)
     row = MessageRow(
@@ -76,7 +78,21 @@ def record_outbound(
     session.add(row)
     conversation.updated_at = utcnow()
     session.flush()
-    return row.record()
+    if not suggestions:
+        return row.record()
+    session.add(MessageSuggestionsRow(message_id=row.id, questions=suggestions_to_json(suggestions)))
+    session.flush()
+    return replace(row.record(), suggestions=tuple(suggestions))
+
+
+def suggestions_of(session: Session, message_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """The questions each of these messages offered, for those that offered any."""
+    if not message_ids:
+        return {}
+    rows = session.scalars(
+        select(MessageSuggestionsRow).where(MessageSuggestionsRow.message_id.in_(list(message_ids)))
+    )
+    return {row.message_id: suggestions_from_json(row.questions) for row in rows}
 
 
 def set_state(session: Session, conversation_id: int, state: str) -> ConversationRecord:

@@ -135,6 +135,16 @@ class MessageRow(Base):
         )
 
 
+class MessageSuggestionsRow(Base):
+    """The questions a bot reply offers to pick from (您是不是想问), kept beside the message so a page
+    that shows the reply later (history, live event stream) shows them too."""
+
+    __tablename__ = "message_suggestions"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    questions: Mapped[str] = mapped_column(Text)
+
+
 class HandoffRow(Base):
     """At most one unresolved handoff per conversation (a partial unique index makes opening race-safe)."""
 

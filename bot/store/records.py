@@ -55,6 +55,7 @@ class MessageRecord:
     latency_ms: float | None
     created_at: datetime
     kind: str = "text"
+    suggestions: tuple[str, ...] = ()  # questions offered to pick from by number
 
 
 @dataclass(frozen=True)

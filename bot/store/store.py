@@ -6,6 +6,7 @@ returns frozen records. Database failures surface as StoreUnavailable, refused o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import text
@@ -116,6 +117,7 @@ class Store:
         confidence: float | None = None,
         citations: Sequence[Citation] = (),
         latency_ms: float | None = None,
+        suggestions: Sequence[str] = (),
     ) -> MessageRecord:
         """Store a reply; `author` is "bot", "system" or "staff:<username>"."""
         with self._tx.write() as session:
@@ -128,6 +130,7 @@ class Store:
                 confidence=confidence,
                 citations=citations,
                 latency_ms=latency_ms,
+                suggestions=suggestions,
             )
 
     def conversation(self, conversation_id: int) -> ConversationRecord:
@@ -156,6 +159,15 @@ class Store:
         """Messages with id > after_id, oldest first (at most 500 per call)."""
         with self._tx.read() as session:
             return conversations.messages_after(session, conversation_id, after_id)
+
+    def with_suggestions(self, records: Sequence[MessageRecord]) -> list[MessageRecord]:
+        """The records with the questions each bot reply offered to pick from (one query)."""
+        replies = [r.id for r in records if r.direction == "out" and r.author == "bot"]
+        if not replies:
+            return list(records)
+        with self._tx.read() as session:
+            offered = conversations.suggestions_of(session, replies)
+        return [replace(r, suggestions=offered[r.id]) if r.id in offered else r for r in records]
 
     def search_conversations(self, text: str, *, limit: int = 50) -> list[ConversationRecord]:
         """Conversations whose user, name, chat or any message contains `text`, latest first."""

@@ -122,7 +122,7 @@ def history(
     conversation = _conversation(app, session_id)
     if conversation is None:
         return HistoryOut(messages=[])
-    records = app.store.transcript(conversation.id, limit=HISTORY_LIMIT)
+    records = app.store.with_suggestions(app.store.transcript(conversation.id, limit=HISTORY_LIMIT))
     return HistoryOut(messages=[ChatMessageOut.of_record(m) for m in records if m.kind not in _HIDDEN_KINDS])
 
 
@@ -171,7 +171,7 @@ async def _stream(app: Services, chat_id: str, after: int) -> AsyncIterator[str]
                     conversation_id = found.id if found is not None else None
                 new: list[MessageRecord] = []
                 if conversation_id is not None:
-                    new = await run_in_threadpool(app.store.messages_after, conversation_id, after)
+                    new = await run_in_threadpool(_messages_after, app, conversation_id, after)
             except StoreError as exc:
                 log.warning("event stream for %s: store unavailable: %s", chat_id, exc)
                 new = []
@@ -184,6 +184,10 @@ async def _stream(app: Services, chat_id: str, after: int) -> AsyncIterator[str]
                 yield comment_frame()
                 last_write = time.monotonic()
             await wait_for(signal, POLL_S)
+
+
+def _messages_after(app: Services, conversation_id: int, after: int) -> list[MessageRecord]:
+    return app.store.with_suggestions(app.store.messages_after(conversation_id, after))
 
 
 def _authorise(app: Services, body: SessionIn) -> None:
@@ -243,7 +247,9 @@ def _answer(app: Services, result: HandleResult, channel_message_id: str) -> Ans
         reply = ChatMessageOut.of_reply(result.reply, stored.mode if stored else None)
     elif result.duplicate and inbound is not None:
         first = next((m for m in transcript if m.id > inbound.id and m.author in ("bot", "system")), None)
-        reply = ChatMessageOut.of_record(first) if first is not None else None
+        reply = (
+            ChatMessageOut.of_record(app.store.with_suggestions([first])[0]) if first is not None else None
+        )
     return AnswerOut(
         message_id=inbound.id if inbound is not None else None, duplicate=result.duplicate, reply=reply
     )

@@ -75,6 +75,9 @@ class ChatMessageOut(BaseModel):
     author: Author
     text: str
     citations: list[CitationOut] = []
+    suggestions: list[str] = Field(
+        [], description="questions the reply offers (您是不是想问); sending one's text asks it"
+    )
     mode: str | None = None
     escalated: bool = False
     created_at: datetime | None = None
@@ -86,6 +89,7 @@ class ChatMessageOut(BaseModel):
             author=reply.kind,
             text=reply.text,
             citations=[CitationOut.of(c) for c in reply.citations],
+            suggestions=list(reply.suggestions),
             mode=mode,
             escalated=reply.escalated,
         )
@@ -97,6 +101,7 @@ class ChatMessageOut(BaseModel):
             author=author_of(record.author),
             text=record.text,
             citations=[CitationOut.of(c) for c in record.citations],
+            suggestions=list(record.suggestions),
             mode=record.mode,
             escalated=record.mode in (HANDOFF_NOTICE_MODE, WAITING_NOTICE_MODE),
             created_at=record.created_at,

@@ -44,7 +44,8 @@ def test_ask_json_shape(data_dir: Path) -> None:
     code, output = run(data_dir, "ask", "GB/T 19001-2016 还有效吗", "--json")
     assert code == 0, output
     answer = json.loads(output)
-    assert set(answer) == {"answer", "mode", "confidence", "escalate", "citations", "latency_ms"}
+    keys = {"answer", "mode", "confidence", "escalate", "citations", "suggestions", "latency_ms"}
+    assert set(answer) == keys
     assert answer["mode"] == "catalog" and "现行" in answer["answer"]
     assert all(set(c) == HIT_KEYS for c in answer["citations"])
 

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,14 +19,14 @@ from support.recording_server import RecordingServer
 
 import prompts
 from bot.channels import ChannelRegistry
-from bot.dispatcher import AnswerSource, Dispatcher, HandleResult
+from bot.dispatcher import AnswerSource, Dispatcher, HandleResult, conversation_key, memory_key
 from bot.handoff import HandoffPolicy
 from bot.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
 from bot.locks import ConversationLocks
 from bot.messages import DeliveryResult, IncomingKind, IncomingMessage, Reply
 from bot.notify import StaffNotifier
 from bot.outbox import Outbox
-from bot.store import Store
+from bot.store import ConversationRecord, Store
 from config.settings import HandoffSettings, NotifySettings, Settings
 from ingest.build import build_knowledge_base
 from knowledge.embeddings import UniversalSentenceEncoder
@@ -367,3 +368,11 @@ def test_a_conversation_staff_took_without_a_handoff_is_not_answered(flow: Flow)
     assert result.handed_off and result.reply is None
     assert isinstance(flow.dispatcher.answers, CountingSource)
     assert flow.dispatcher.answers.questions == ["企业标准要公开吗"]
+
+
+def test_a_new_store_never_continues_another_stores_conversation() -> None:
+    started = datetime(2026, 6, 1, 9, 0)
+    first = ConversationRecord(1, "webchat", "c", "u", None, "private", "bot", started, started, 0)
+    again = replace(first, created_at=started.replace(hour=10))
+    assert memory_key(first) != memory_key(again)
+    assert memory_key(first).startswith(conversation_key(1))

@@ -48,7 +48,7 @@ def test_admin_measures_builds_activates_and_rolls_back(
     expect(v2).to_contain_text(console_text("kb_active"), timeout=JOB_MS)
     expect(page.locator("#kb-job")).to_contain_text(console_text("kb_activated"))
     expect(v2.locator("td").nth(5)).to_have_text(_decimal())
-    expect(page.locator("#kb-versions tr[data-version='1'] td").nth(8)).to_have_text(_signed())
+    expect(page.locator("#kb-versions tr[data-version='1'] td").nth(9)).to_have_text(_signed())
     expect(v2.locator(".sources")).to_contain_text("值班安排.csv")
     console.screenshot("admin-3-built")
 

@@ -235,7 +235,7 @@ def test_a_picture_gets_the_request_to_ask_in_words(app: FastAPI, qyapi: QyapiSe
     with TestClient(app) as client:
         deliver(client, KF_ROUTE, pull(token))
         calls = qyapi.wait_for(lambda c: len(c.kf_sends()) == 1)
-    assert "请输入您想咨询的问题" in answered(calls, "wmAlice")[0]
+    assert "您想咨询的问题" in answered(calls, "wmAlice")[0]
 
 
 def test_the_48_hour_limit_is_reported_to_staff_not_retried(app: FastAPI, qyapi: QyapiServer) -> None:

@@ -22,6 +22,7 @@ from channels.wecom_bot_support import (
     transcript,
 )
 from support.openai_server import FakeOpenAIServer
+from support.openai_server import Reply as LLMReply
 from support.recording_server import RecordingServer
 from support.wecom_platform import RESPONSE_PATH
 from web.conftest import holder, kb_dir
@@ -155,7 +156,8 @@ def test_refreshes_landing_on_a_second_instance_sharing_the_database(
 
 
 def test_a_fourth_message_in_flight_is_asked_to_wait(bot: BotApp, llm: FakeOpenAIServer) -> None:
-    llm.reply(LLM_ANSWER, delay_s=1.0)
+    # three different answers: the same reply twice in a row would be replaced by a pointer to the first
+    llm.script(*(LLMReply(f"{LLM_ANSWER}（{n}）", delay_s=1.0) for n in range(3)))
     messages = [bot.wecom.text(f"@{BOT_NAME} {LLM_QUESTION}{n}", chat=GROUP) for n in range(3)]
     firsts = [bot.wecom.send(m) for m in messages]
     assert all(f is not None and not f["stream"]["finish"] for f in firsts)

@@ -14,7 +14,7 @@ def test_defaults_need_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STDBOT_CONFIG", raising=False)
     settings = load_settings()
     assert settings.data_dir == Path("var")
-    assert settings.embedding.backend == "use" and not settings.llm.enabled
+    assert settings.embedding.backend == "e5" and not settings.llm.enabled
 
 
 def test_example_file_loads(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import Settings
+from config.settings import EmbeddingSettings, Settings
 from ingest.build import build_knowledge_base
 from knowledge.embeddings import UniversalSentenceEncoder
 from knowledge.errors import KnowledgeBaseError
@@ -44,7 +44,7 @@ def _corpus(root: Path) -> Path:
 
 
 def test_build_open_search_and_rollback(tmp_path: Path, embeddings: UniversalSentenceEncoder) -> None:
-    settings = Settings(data_dir=tmp_path / "var")
+    settings = Settings(data_dir=tmp_path / "var", embedding=EmbeddingSettings(cache_dir=None))
     folder = _corpus(tmp_path)
     first = build_knowledge_base([folder], settings, embeddings=embeddings)
     assert first.version == 1 and first.activated and not first.failed

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import prompts
 from knowledge.catalogue import Catalogue, adoption_entry, split_adoption_entry
-from knowledge.catalogue_answer import describe_lookup
+from knowledge.catalogue_answer import describe_lookup, not_found_text
 from knowledge.errors import KnowledgeBaseError, StandardNumberError
 from knowledge.standard_numbers import find_standard_numbers, parse_standard_number
 from knowledge.types import CatalogueRecord
@@ -136,7 +135,8 @@ def test_an_unknown_number_is_reported_plainly_without_guessing(catalogue: Catal
     lookup = catalogue.lookup("GB/T 99999-2020")
     assert not lookup.found and lookup.current is None
     text = describe_lookup(lookup)
-    assert text == prompts.render("catalogue_not_found", number="GB/T 99999-2020")
+    assert text == not_found_text(parse_standard_number("GB/T 99999-2020"))
+    assert "std.samr.gov.cn" in text and "转人工" in text
     assert [m.number.canonical for m in find_standard_numbers(text)] == ["GB/T 99999-2020"]
     assert "没有查到" in text
 

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from knowledge.followup import ConversationMemory, FollowupVocabulary, is_followup, resolve_followup
+from knowledge.conversation import ConversationMemory
+from knowledge.followup import FollowupVocabulary, is_followup, resolve_followup
 
 VOCABULARY = FollowupVocabulary.load()
 
@@ -21,7 +22,10 @@ VOCABULARY = FollowupVocabulary.load()
         ("强制性标准是谁定的？地方能不能定", "那团体标准呢？", "团体标准是谁定的?地方能不能定", "substitute"),
         ("GB/T 19001-2016 还有效吗", "那GB/T 19004呢", "GB/T 19004 还有效吗", "substitute"),
         ("企业标准要公开吗", "那如果是出口产品呢？", "企业标准要公开吗，如果是出口产品呢?", "append"),
-        ("企业标准没有公开会怎么样", "罚多少？", "企业标准没有公开会怎么样，罚多少?", "append"),
+        ("企业标准没有公开会怎么样", "罚多少？", "企业标准 公开 罚多少?", "topic"),
+        ("企业标准自我声明公开是什么", "要钱吗？", "企业标准 自我声明公开 要钱吗?", "topic"),
+        ("团标是啥，谁能定", "是强制执行的吗", "团标 是强制执行的吗", "topic"),
+        ("团标 是强制执行的吗", "编号怎么编", "团标 编号怎么编", "topic"),
         ("团体标准是强制执行的吗", "还有呢？", "团体标准是强制执行的吗", "repeat"),
         ("Q/ABC 001-2020 企标要公开吗", "and 团标呢", "Q/ABC 001-2020 团标要公开吗", "substitute"),
     ],

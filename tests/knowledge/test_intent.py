@@ -63,7 +63,8 @@ def test_topics_staff_must_handle_escalate_but_stay_answerable(message: str, key
 def test_unrelated_topics_are_out_of_scope(message: str) -> None:
     intent = classify_intent(message, KEYWORDS)
     assert intent.kind == "out_of_scope"
-    assert intent.escalate
+    assert not intent.escalate
+    assert not intent.answerable
 
 
 @pytest.mark.parametrize(
@@ -120,3 +121,84 @@ def test_keyword_file_sections_are_parsed_and_normalised() -> None:
 def test_every_intent_list_is_loaded_from_the_prompt_file() -> None:
     for name, values in vars(KEYWORDS).items():
         assert values, f"prompts/intent_keywords.md has no {name} section"
+
+
+@pytest.mark.parametrize(
+    ("message", "keyword"),
+    [
+        ("人工服务时间是几点到几点", "人工服务时间"),
+        ("人工几点上班", "人工几点"),
+        ("你们几点下班", "几点下班"),
+        ("周末有人吗", "周末有人"),
+        ("节假日有人吗？", "节假日有人"),
+        ("怎么转人工", "怎么转人工"),
+        ("怎么联系你们", "怎么联系你们"),
+        ("What are your office hours?", "office hours"),
+    ],
+)
+def test_questions_about_the_service_are_answered_not_handed_over(message: str, keyword: str) -> None:
+    intent = classify_intent(message, KEYWORDS)
+    assert (intent.kind, intent.keyword) == ("service", keyword)
+    assert not intent.escalate
+    assert not intent.answerable
+
+
+@pytest.mark.parametrize(
+    "message", ["人工服务", "我要人工服务，你们几点下班", "转人工，周末有人吗", "有人工吗"]
+)
+def test_asking_for_a_person_wins_over_a_service_question_in_the_same_message(message: str) -> None:
+    assert classify_intent(message, KEYWORDS).kind == "human"
+
+
+@pytest.mark.parametrize("message", ["你是傻子吗", "垃圾机器人", "什么垃圾东西，答非所问", "you are stupid"])
+def test_insults_get_a_calm_reply_without_handoff(message: str) -> None:
+    intent = classify_intent(message, KEYWORDS)
+    assert intent.kind == "insult"
+    assert not intent.escalate
+    assert not intent.answerable
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["生活垃圾分类有国家标准吗", "滚动轴承的行业标准", "傻瓜相机的检验标准", "垃圾处理企业要备案吗"],
+)
+def test_words_that_look_rude_inside_a_domain_question_stay_a_question(message: str) -> None:
+    assert classify_intent(message, KEYWORDS).kind == "question"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "asdfgh",
+        "qwerty",
+        "啊啊啊啊",
+        "哈哈哈",
+        "嗯嗯",
+        "。。。。",
+        "？？？",
+        "zxcvb nmzxc",
+        "😀😀",
+        "[捂脸][捂脸]",
+        "aaaaaa",
+    ],
+)
+def test_key_mash_and_bare_symbols_are_unclear(message: str) -> None:
+    intent = classify_intent(message, KEYWORDS)
+    assert intent.kind == "unclear"
+    assert not intent.escalate
+    assert not intent.answerable
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["企标?", "GB 2760", "CCC", "ISO 9001", "HACCP", "3C认证", "GB/T 1.1", "qs", "2", "团标？", "RoHS 要求"],
+)
+def test_short_real_questions_are_not_mash(message: str) -> None:
+    assert classify_intent(message, KEYWORDS).kind == "question"
+
+
+@pytest.mark.parametrize(
+    "message", ["帮我买张去北京的火车票", "个税怎么报", "这期双色球开什么", "陪我聊聊天", "Tell me a joke"]
+)
+def test_more_unrelated_topics_are_out_of_scope(message: str) -> None:
+    assert classify_intent(message, KEYWORDS).kind == "out_of_scope"

@@ -9,6 +9,7 @@ HTTP error, or with a body that is not JSON:
     server.reply(status=500)
     server.reply(malformed=True)
     server.script(Reply(status=500), Reply("答案 [1]"))   # one per request, then the default
+    server.respond(lambda request: "……")  # a reply written from the request (e.g. its passages)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +34,7 @@ class Reply:
     delay_s: float = 0.0
     status: int = 200
     malformed: bool = False
+    respond: Callable[[RecordedRequest], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,9 @@ class FakeOpenAIServer:
                 except json.JSONDecodeError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 path = self.path.split("?", 1)[0]
+                request = RecordedRequest(path, dict(self.headers.items()), body)
                 with state.lock:
-                    state.requests.append(RecordedRequest(path, dict(self.headers.items()), body))
+                    state.requests.append(request)
                     reply = state.queue.popleft() if state.queue else state.default
                 if path not in CHAT_PATHS:
                     self._send(404, {"error": {"message": f"unknown path {path}", "type": "not_found"}})
@@ -97,7 +101,8 @@ class FakeOpenAIServer:
                         200, b'{"id": "chatcmpl-fake", "choices": [ {"message": ', "application/json"
                     )
                 else:
-                    self._send(200, _completion(body, reply.content))
+                    content = reply.respond(request) if reply.respond else reply.content
+                    self._send(200, _completion(body, content))
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 self._send_raw(
@@ -141,6 +146,12 @@ class FakeOpenAIServer:
         with self._state.lock:
             base = Reply() if content is None else Reply(content)
             self._state.default = replace(base, delay_s=delay_s, status=status, malformed=malformed)
+            self._state.queue.clear()
+
+    def respond(self, write: Callable[[RecordedRequest], str]) -> None:
+        """Answer every following request with the text `write` makes of it (clears scripted replies)."""
+        with self._state.lock:
+            self._state.default = Reply(respond=write)
             self._state.queue.clear()
 
     def script(self, *replies: Reply) -> None:

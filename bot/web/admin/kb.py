@@ -25,7 +25,7 @@ from knowledge.version_eval import GATE_METRIC, GoldenSet
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
-SHOWN_METRICS = ("hit@1", "hit@5", "mrr", "answer_contains")
+SHOWN_METRICS = ("hit@1", "hit@5", "mrr", "answer_contains", "dialogue_pass")
 MAX_UPLOADS = 50
 
 

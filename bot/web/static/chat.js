@@ -46,7 +46,11 @@
     const author = message.author || "bot";
     const box = element("div", "msg msg-" + author);
     box.appendChild(element("div", "author", authorLabel(author)));
-    box.appendChild(element("div", "bubble", message.text));
+    const suggestions = message.suggestions || [];
+    // With buttons for the offered questions, the bubble keeps only the text's opening line: the
+    // numbered list below it is for channels without buttons.
+    const text = suggestions.length ? String(message.text).split("\n")[0] : message.text;
+    box.appendChild(element("div", "bubble", text));
     const citations = message.citations || [];
     if (citations.length) {
       const cites = element("div", "cites", labels.citations + "：");
@@ -57,9 +61,23 @@
       cites.appendChild(list);
       box.appendChild(cites);
     }
+    if (suggestions.length) box.appendChild(suggestionButtons(suggestions));
     if (author === "bot" && message.message_id) box.appendChild(feedbackButtons(message.message_id));
     log.appendChild(box);
     scrollDown();
+  }
+
+  function suggestionButtons(questions) {
+    const row = element("div", "suggestions");
+    row.setAttribute("role", "group");
+    row.setAttribute("aria-label", labels.suggestions);
+    questions.forEach(function (question, index) {
+      const button = element("button", "suggestion", (index + 1) + ". " + question);
+      button.type = "button";
+      button.addEventListener("click", function () { send(question); });
+      row.appendChild(button);
+    });
+    return row;
   }
 
   function showError(text) {
@@ -189,18 +207,10 @@
     button.textContent = text;
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    const text = input.value.trim();
-    if (!text) return;
-    if (text.length > maxChars) {
-      showError(labels.too_long);
-      return;
-    }
+  function send(text) {
+    if (sendButton.disabled) return;
     const mine = { author: "user", text: text };
     showMessage(mine);
-    input.value = "";
-    fitInput();
     busy(sendButton, true, labels.sending);
     post("/messages", { text: text, client_message_id: clientId() })
       .then(function (data) {
@@ -213,6 +223,19 @@
         fitInput();
       })
       .finally(function () { busy(sendButton, false, labels.send); input.focus(); });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    if (text.length > maxChars) {
+      showError(labels.too_long);
+      return;
+    }
+    input.value = "";
+    fitInput();
+    send(text);
   });
 
   input.addEventListener("input", fitInput);
