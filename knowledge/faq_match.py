@@ -241,6 +241,8 @@ class FaqMatcher:
             return FaqDecision(direct)
         near = [m for m in matches if m.similarity >= suggest_threshold]
         near.sort(key=lambda m: not m.same_ask)
+        if near and not near[0].same_ask and ask_of(question, self.asks).specific_kinds:
+            return FaqDecision(None)  # asks something particular (要钱吗) that none of them answers
         return FaqDecision(None, tuple(near[:suggestions]))
 
     def best_match(self, question: str, hits: Sequence[Hit], threshold: float) -> FaqMatch | None:

@@ -60,7 +60,6 @@ def matcher(embeddings: Embeddings) -> FaqMatcher:
     [
         ("企业标准要备案吗", 0),  # 备案 is not 制定
         ("强制性标准不执行怎么罚", 1),  # 怎么罚 is not 必须执行吗
-        ("企业标准自我声明公开 要钱吗", 3),  # 要钱吗 is not 是什么意思
     ],
 )
 def test_a_close_faq_asking_something_else_is_offered_not_answered(
@@ -72,6 +71,20 @@ def test_a_close_faq_asking_something_else_is_offered_not_answered(
     assert decision.match is None or decision.match.entry.question != FAQ[wrong]
     if decision.match is None:
         assert 1 <= len(decision.suggestions) <= 3
+
+
+def test_a_particular_ask_no_faq_answers_gets_neither_answer_nor_offer(matcher: FaqMatcher) -> None:
+    # 要钱吗 asks about cost; FAQs on the same subject that say what it is or where to do it answer
+    # nothing of that, so none is given and none is offered
+    wrong = 3
+    decision = matcher.decide(
+        "企业标准自我声明公开 要钱吗",
+        hits_for([wrong, *(i for i in range(len(FAQ)) if i != wrong)]),
+        THRESHOLD,
+        SUGGEST,
+    )
+    assert decision.match is None
+    assert decision.suggestions == ()
 
 
 def test_the_penalty_question_gets_the_penalty_faq(matcher: FaqMatcher) -> None:
