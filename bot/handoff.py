@@ -13,6 +13,7 @@ import prompts
 from bot.messages import IncomingMessage
 from config.settings import HandoffSettings
 from knowledge.intent import first_keyword, load_keyword_sections, normalise_for_matching
+from knowledge.service_answers import describe_weekdays
 from knowledge.types import Answer
 
 REASONS = ("user_request", "button", "escalate_flag", "low_confidence", "thumbs_down", "staff_topic", "error")
@@ -110,20 +111,8 @@ class StaffHours:
 
     def describe(self) -> str:
         """E.g. 周一至周五 09:00-17:30."""
-        names = load_keyword_sections("handoff_weekdays")
-        days, joiner = names.get("names", ()), (names.get("range") or ("-",))[0]
-        runs: list[list[int]] = []
-        for day in sorted(self.weekdays):
-            if runs and runs[-1][-1] == day - 1:
-                runs[-1].append(day)
-            else:
-                runs.append([day])
-        parts = [
-            f"{days[r[0] - 1]}{joiner}{days[r[-1] - 1]}" if len(r) > 2 else "、".join(days[d - 1] for d in r)
-            for r in runs
-        ]
         end = "24:00" if self.end is None else self.end.strftime("%H:%M")
-        return f"{'、'.join(parts)} {self.start.strftime('%H:%M')}-{end}"
+        return f"{describe_weekdays(self.weekdays)} {self.start.strftime('%H:%M')}-{end}"
 
     def describe_when(self, moment: datetime) -> str:
         """E.g. 6月2日（周二）09:00."""

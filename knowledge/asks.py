@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 
-from knowledge.intent import contains_keyword, load_keyword_sections, normalise_for_matching
+from knowledge.intent import contains_keyword, load_keyword_sections, longest_first, normalise_for_matching
 
 _GROUP = re.compile(r"^([^:：]+)[:：]\s*(.+)$")
-_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _CLAUSES = re.compile(r"[，,。？?！!；;\n]+")
 GENERIC_KINDS = frozenset({"whether"})
 DEFINING_KINDS = frozenset({"what"})
-_FILLERS = ("那么", "还有", "另外", "请问", "可以", *"那呢啊呀的办去能要得")
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,10 @@ class AskVocabulary:
         """`kinds` with the kinds related to them (what ↔ which, where ↔ how)."""
         return kinds | {other for kind, other in self.related if kind in kinds}
 
-    def words(self) -> tuple[str, ...]:
-        """Every word of every group, longest first."""
-        every = {w for _, words in self.kinds + self.actions for w in words}
-        return tuple(sorted(every, key=len, reverse=True))
+    @cached_property
+    def kind_words(self) -> tuple[str, ...]:
+        """Every word that asks, of every kind, longest first."""
+        return longest_first(w for _, words in self.kinds for w in words)
 
 
 @dataclass(frozen=True)
@@ -71,8 +69,7 @@ def _groups(items: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     for item in items:
         match = _GROUP.match(item)
         if match:
-            words = tuple(w.strip() for w in match[2].split("|") if w.strip())
-            words = tuple(sorted(words, key=len, reverse=True))
+            words = longest_first(w.strip() for w in match[2].split("|") if w.strip())
             groups.append((match[1].strip(), words))
     return tuple(groups)
 
@@ -144,17 +141,7 @@ def without_ask_words(text: str, vocabulary: AskVocabulary | None = None) -> str
     topic. Action words stay, since they are part of the topic."""
     vocabulary = vocabulary or AskVocabulary.load()
     text = normalise_for_matching(text)
-    kind_words = sorted({w for _, words in vocabulary.kinds for w in words}, key=len, reverse=True)
-    for word in kind_words:
+    for word in vocabulary.kind_words:
         if contains_keyword(text, word):
             text = text.replace(word, " ")
     return " ".join(text.split())
-
-
-def is_bare_ask(text: str, vocabulary: AskVocabulary | None = None) -> bool:
-    """Whether `text` holds little beyond words that ask ("要钱吗", "在哪办", "罚多少"): a follow-up that
-    needs the conversation's topic."""
-    rest = without_ask_words(text, vocabulary)
-    for filler in _FILLERS:
-        rest = rest.replace(filler, "")
-    return len(_PUNCT.sub("", rest)) <= 2

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from knowledge.intent import contains_keyword, load_keyword_sections, normalise_for_matching
+from knowledge.intent import contains_keyword, load_keyword_sections, longest_first, normalise_for_matching
 from knowledge.standard_numbers import NumberMatch
 
 _NUMBER_MARK = "§"
@@ -26,7 +26,7 @@ class StatusWords:
     @classmethod
     def load(cls, name: str = "answer_status_words") -> StatusWords:
         sections = load_keyword_sections(name)
-        words = tuple(sorted(sections.get("words", ()), key=len, reverse=True))
+        words = longest_first(sections.get("words", ()))
         return cls(words, sections.get("interrogatives", ()))
 
 

@@ -24,7 +24,7 @@ from knowledge.drafts import Draft, catalogue_citations, faq_draft, suggestion_d
 from knowledge.edition_followup import resolve_edition, with_edition
 from knowledge.errors import LLMError
 from knowledge.extractive import build_extractive_answer
-from knowledge.faq_match import FaqMatcher
+from knowledge.faq_match import FaqDecision, FaqMatcher
 from knowledge.followup import FollowupVocabulary, resolve_followup, with_pronoun_resolved
 from knowledge.glossary import is_english, with_chinese_terms
 from knowledge.intent import (
@@ -49,7 +49,6 @@ CATALOG_MISSING_CONFIDENCE = 0.6
 UNREPEATED_MODES = frozenset({"refusal", "faq_suggest"})
 # A standard named by its title, or another edition of one just discussed: the catalogue facts answer.
 FACTS_ASKED = "catalog_facts_asked"
-FAQ_CANDIDATES = 5
 FAQ_COMPARED = 8  # FAQ hits the FAQ matcher compares with a question (their vectors are cached)
 QUESTION = Intent("question")
 _FILLER = re.compile(r"[\W_\s]+", re.UNICODE)
@@ -229,8 +228,7 @@ class Answerer:
     def _refuse(self, turn: Turn) -> Turn:
         if turn.intent.kind == "service":
             # The hotline's own FAQ about its service, when it has one, says it best.
-            faq_hits = self.kb.retriever.search(turn.question, FAQ_CANDIDATES, kinds={"faq"})
-            match = self.faq_matcher.best_match(turn.question, faq_hits, self.settings.answer.faq_threshold)
+            match = self._faq_decision(turn.question).match
             if match is not None:
                 return self._finish(turn, faq_draft(match))
             draft = Draft(service_answer(self.settings.handoff), "refusal", 0.0)
@@ -336,10 +334,7 @@ class Answerer:
         """FAQ direct answer; else, when FAQ questions come close and no passage answers well, the
         nearest FAQ questions to pick from; else an LLM answer (when configured) or an extractive one."""
         settings = self.settings
-        faq_hits = self.kb.retriever.search(question, FAQ_COMPARED, kinds={"faq"})
-        faq = self.faq_matcher.decide(
-            question, faq_hits, settings.answer.faq_threshold, settings.answer.faq_suggest_threshold
-        )
+        faq = self._faq_decision(question)
         if faq.match is not None:
             return faq_draft(faq.match)
         k = max(
@@ -360,6 +355,12 @@ class Answerer:
         else:
             draft = self._extractive_draft(question, hits, confidence)
         return replace(draft, relevant=relevant)
+
+    def _faq_decision(self, question: str) -> FaqDecision:
+        """The FAQ that answers `question` directly, else the nearest FAQ questions to offer."""
+        answer = self.settings.answer
+        hits = self.kb.retriever.search(question, FAQ_COMPARED, kinds={"faq"})
+        return self.faq_matcher.decide(question, hits, answer.faq_threshold, answer.faq_suggest_threshold)
 
     def _extractive_draft(
         self, question: str, hits: Sequence[Hit], confidence: float, *reasons: str

@@ -10,7 +10,7 @@ from functools import cache
 
 from knowledge.catalogue import Catalogue, split_adoption_entry
 from knowledge.errors import StandardNumberError
-from knowledge.intent import contains_keyword, load_keyword_sections, normalise_for_matching
+from knowledge.intent import contains_keyword, load_keyword_sections, longest_first, normalise_for_matching
 from knowledge.standard_numbers import StandardNumber, find_standard_numbers, parse_standard_number
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2}|\d{2})(?!\d)")
@@ -33,8 +33,8 @@ class EditionWords:
         limit = sections.get("max_chars", ("24",))[0]
         return cls(
             sections.get("year_markers", ()),
-            tuple(sorted(sections.get("older", ()), key=len, reverse=True)),
-            tuple(sorted(sections.get("newer", ()), key=len, reverse=True)),
+            longest_first(sections.get("older", ())),
+            longest_first(sections.get("newer", ())),
             int(limit) if limit.isdigit() else 24,
         )
 

@@ -180,14 +180,17 @@ def operative_sentence(text: str, question: str, cues: OperativeCues, max_chars:
     return chosen if len(chosen) <= max_chars else chosen[: max_chars - 1].rstrip() + ELLIPSIS
 
 
-def first_sentences(text: str, max_chars: int) -> str:
-    """The leading sentences of `text` that end with 。！？ within `max_chars` (cut with …… when the first
-    sentence alone is longer)."""
-    text = _SPACE.sub(" ", text).strip()
+SENTENCE_ENDS = re.compile(r"[。！？!?]")
+CLAUSE_ENDS = re.compile(r"[。！？!?；;]")
+
+
+def leading_sentences(text: str, max_chars: int, ends: re.Pattern[str] = SENTENCE_ENDS) -> str:
+    """The leading sentences of `text` that end (by `ends`) within `max_chars`; the whole text when it
+    is short, and cut with …… when the first sentence alone is longer."""
     if len(text) <= max_chars:
         return text
-    ends = [m.end() for m in re.finditer(r"[。！？!?]", text[:max_chars])]
-    return text[: ends[-1]] if ends else text[: max_chars - 1] + ELLIPSIS
+    cuts = [m.end() for m in ends.finditer(text[:max_chars])]
+    return text[: cuts[-1]] if cuts else text[: max_chars - 1] + ELLIPSIS
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ def build_extractive_answer(
     cues = cues or OperativeCues.load()
     top = chosen[0]
     if top.chunk.kind == "faq":  # an FAQ answer already opens with its direct reply
-        direct = first_sentences(passage_body(top), min(200, passage_chars))
+        direct = leading_sentences(_SPACE.sub(" ", passage_body(top)).strip(), min(200, passage_chars))
     else:
         direct = operative_sentence(passage_body(top), question, cues, max_chars=min(160, passage_chars))
     passages = [Passage(top, Citation.from_hit(top), direct, passage_label(top))]

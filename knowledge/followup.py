@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from knowledge.asks import AskVocabulary, ask_of, without_ask_words
-from knowledge.intent import contains_keyword, load_keyword_sections, normalise_for_matching
+from knowledge.intent import contains_keyword, load_keyword_sections, longest_first, normalise_for_matching
 from knowledge.standard_numbers import find_standard_numbers
 
 ResolutionMethod = Literal["none", "substitute", "topic", "append", "repeat"]
@@ -38,14 +38,10 @@ class FollowupVocabulary:
     @classmethod
     def load(cls, name: str = "followup_terms") -> FollowupVocabulary:
         sections = load_keyword_sections(name)
-
-        def longest_first(key: str) -> tuple[str, ...]:
-            return tuple(sorted(sections.get(key, ()), key=len, reverse=True))
-
         return cls(
-            longest_first("subjects"),
-            longest_first("openers"),
-            longest_first("conditional_openers"),
+            longest_first(sections.get("subjects", ())),
+            longest_first(sections.get("openers", ())),
+            longest_first(sections.get("conditional_openers", ())),
             sections.get("anchors", ()),
             tuple(
                 (short.strip(), full.strip())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -42,6 +43,12 @@ def parse_keyword_sections(text: str) -> dict[str, tuple[str, ...]]:
 def load_keyword_sections(name: str) -> dict[str, tuple[str, ...]]:
     """The keyword sections of prompts/<name>.md."""
     return parse_keyword_sections(prompts.load(name))
+
+
+def longest_first(words: Iterable[str]) -> tuple[str, ...]:
+    """`words` once each, longest first (equal lengths in their given order), so a longer phrase is
+    matched before a shorter one inside it."""
+    return tuple(sorted(dict.fromkeys(words), key=len, reverse=True))
 
 
 def normalise_for_matching(text: str) -> str:

@@ -3,11 +3,11 @@ disclaimer said once; beyond `MAX_PARTS` parts the user is asked to send them on
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import prompts
 from knowledge.asks import ask_of
+from knowledge.extractive import CLAUSE_ENDS, leading_sentences
 from knowledge.types import Answer, Citation
 
 MAX_PARTS = 3
@@ -47,19 +47,12 @@ def asks_something(part: str) -> bool:
 def _part_text(answer: Answer) -> str:
     """One part's answer without the closing disclaimer (said once for all parts), with its 依据 named
     when the text does not name it already (an FAQ answer's articles)."""
-    text = _shortened(answer.text.removesuffix(prompts.load("answer_disclaimer")).strip(), PART_CHARS)
+    text = answer.text.removesuffix(prompts.load("answer_disclaimer")).strip()
+    text = leading_sentences(text, PART_CHARS, CLAUSE_ENDS)
     labels = [c.label for c in answer.citations if c.kind != "faq" and c.label not in text]
     if labels:
         text = f"{text}\n" + prompts.render("answer_part_basis", basis="；".join(dict.fromkeys(labels[:3])))
     return text
-
-
-def _shortened(text: str, limit: int) -> str:
-    """`text` cut after the last sentence that ends within `limit` characters (whole when short)."""
-    if len(text) <= limit:
-        return text
-    ends = [m.end() for m in re.finditer(r"[。！？!?；;]", text[:limit])]
-    return text[: ends[-1]] if ends else text[:limit] + "……"
 
 
 def _only_offer(answers: Sequence[Answer]) -> tuple[str, ...]:

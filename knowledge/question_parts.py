@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from knowledge.intent import load_keyword_sections, normalise_for_matching
+from knowledge.intent import load_keyword_sections, longest_first, normalise_for_matching
 from knowledge.standard_numbers import find_standard_numbers
 
 _PAUSES = "。；;，,？?！!：:、"
@@ -45,11 +45,9 @@ class PartWords:
     @cache
     def load(cls, name: str = "question_parts") -> PartWords:
         sections = load_keyword_sections(name)
-
-        def longest_first(key: str) -> tuple[str, ...]:
-            return tuple(sorted(sections.get(key, ()), key=len, reverse=True))
-
-        return cls(longest_first("connectives"), longest_first("subjects"))
+        return cls(
+            longest_first(sections.get("connectives", ())), longest_first(sections.get("subjects", ()))
+        )
 
 
 def _value(match: re.Match[str]) -> tuple[str, int]:
