@@ -25,7 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from knowledge.errors import SettingsError
+from config.errors import SettingsError
 
 CONFIG_ENV = "STDBOT_CONFIG"
 _HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")

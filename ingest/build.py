@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from config.errors import KnowledgeBaseError
 from config.settings import Settings
 from ingest.build_cache import BuildCache
 from ingest.collect import Collected, FileReport, collect
 from knowledge.bm25_index import BM25Index
 from knowledge.catalogue import Catalogue
 from knowledge.embeddings import ArrayEmbeddings, build_embeddings
-from knowledge.errors import KnowledgeBaseError
 from knowledge.registry import Registry, VersionInfo
 from knowledge.tokenize import TOKENIZER_ID, tokenize
 from knowledge.types import Chunk

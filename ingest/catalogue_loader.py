@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from config.errors import LoaderError, StandardNumberError
 from ingest.catalogue_columns import (
     ADOPTION_TYPE,
     CATEGORY,
@@ -36,7 +37,6 @@ from ingest.catalogue_columns import (
 from ingest.documents import read_text
 from ingest.loaders.faq import read_xlsx_rows
 from knowledge.catalogue import adoption_entry, split_adoption_entry
-from knowledge.errors import LoaderError, StandardNumberError
 from knowledge.standard_numbers import parse_standard_number
 from knowledge.types import CatalogueRecord
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from config.errors import LoaderError, StdbotError
 from ingest.catalogue_chunks import catalogue_chunks
 from ingest.catalogue_columns import looks_like_adoption_map, looks_like_catalogue
 from ingest.catalogue_loader import load_catalogue_file, merge_adoptions
@@ -16,7 +17,6 @@ from ingest.documents import SourceDocument, read_text
 from ingest.loaders import DOCUMENT_SUFFIXES, load_document
 from ingest.loaders.faq import EXPECTED, faq_columns, faq_document, read_csv_rows, read_xlsx_rows
 from ingest.splitter import DEFAULT_CHUNK_CHARS, split_document
-from knowledge.errors import LoaderError, StdbotError
 from knowledge.types import CatalogueRecord, Chunk
 
 SUFFIXES = DOCUMENT_SUFFIXES | {".json"}

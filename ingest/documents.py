@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.errors import LoaderError
+from config.errors import LoaderError
 from knowledge.standard_numbers import find_standard_numbers
 from knowledge.types import KINDS
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from knowledge.errors import KnowledgeBaseError, StandardNumberError
+from config.errors import KnowledgeBaseError, StandardNumberError
 from knowledge.standard_numbers import StandardNumber, parse_standard_number
 from knowledge.types import CatalogueRecord
 

@@ -8,8 +8,8 @@ from functools import cache
 from string import Template
 
 import prompts
+from config.errors import StandardNumberError
 from knowledge.catalogue import CURRENT, WITHDRAWN, CatalogueLookup, split_adoption_entry
-from knowledge.errors import StandardNumberError
 from knowledge.standard_numbers import StandardNumber, parse_standard_number
 from knowledge.types import CatalogueRecord
 

@@ -15,6 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
 import prompts
+from config.errors import LLMError
 from config.settings import Settings
 from knowledge.catalogue_answer import describe_lookup
 from knowledge.catalogue_question import StatusWords, asks_only_status, without_numbers
@@ -22,7 +23,6 @@ from knowledge.confidence import retrieval_confidence
 from knowledge.conversation import EMPTY, ConversationMemory, ConversationState
 from knowledge.drafts import Draft, catalogue_citations, faq_draft, suggestion_draft
 from knowledge.edition_followup import resolve_edition, with_edition
-from knowledge.errors import LLMError
 from knowledge.extractive import build_extractive_answer
 from knowledge.faq_match import FaqDecision, FaqMatcher
 from knowledge.followup import FollowupVocabulary, resolve_followup, with_pronoun_resolved

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
+from config.errors import StandardNumberError
 from knowledge.catalogue import Catalogue, split_adoption_entry
-from knowledge.errors import StandardNumberError
 from knowledge.intent import contains_keyword, load_keyword_sections, longest_first, normalise_for_matching
 from knowledge.standard_numbers import StandardNumber, find_standard_numbers, parse_standard_number
 

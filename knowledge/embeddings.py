@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from config.errors import SettingsError
 from config.settings import EmbeddingSettings
-from knowledge.errors import SettingsError
 
 _RECENT_QUERIES = 128
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge.errors import StdbotError
+from config.errors import StdbotError
 from knowledge.types import Answer
 
 Ask = Callable[[str, str | None], tuple[Answer, float]]

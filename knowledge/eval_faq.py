@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge.errors import StdbotError
+from config.errors import StdbotError
 from knowledge.faq_match import parse_faq_text
 from knowledge.types import Answer
 

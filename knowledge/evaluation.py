@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from knowledge.errors import StdbotError
+from config.errors import StdbotError
 from knowledge.eval_dialogues import TurnResult
 from knowledge.eval_faq import FaqResult, faq_misses
 from knowledge.source_names import short_name

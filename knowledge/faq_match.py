@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from config.errors import StandardNumberError
 from knowledge.asks import AskVocabulary, ask_of, same_ask
 from knowledge.confidence import dice, term_set
-from knowledge.errors import StandardNumberError
 from knowledge.followup import FollowupVocabulary, subjects_in
 from knowledge.intent import normalise_for_matching
 from knowledge.lexicon import SYNONYMS

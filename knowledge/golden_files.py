@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge.errors import StdbotError
+from config.errors import StdbotError
 from knowledge.eval_dialogues import Ask, Dialogue, dialogue_metrics, is_dialogue_line, parse_dialogues
 from knowledge.eval_dialogues import run_dialogues as _run_dialogues
 from knowledge.eval_faq import FaqPair, faq_metrics, is_faq_pair_line, parse_faq_pairs, run_faq_pairs

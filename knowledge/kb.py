@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from config.errors import KnowledgeBaseError
 from config.settings import Settings
 from knowledge.bm25_index import BM25Index
 from knowledge.catalogue import Catalogue
 from knowledge.embeddings import ArrayEmbeddings, build_embeddings
-from knowledge.errors import KnowledgeBaseError
 from knowledge.registry import Registry, VersionInfo
 from knowledge.retriever import HybridRetriever
 from knowledge.vectorstore import VectorCollection, connect

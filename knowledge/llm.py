@@ -13,8 +13,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 import prompts
+from config.errors import LLMError
 from config.settings import LLMSettings
-from knowledge.errors import LLMError
 from knowledge.extractive import passage_body, passage_label
 from knowledge.faq_match import parse_faq_text
 from knowledge.intent import first_keyword, load_keyword_sections, normalise_for_matching

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from knowledge.errors import KnowledgeBaseError
+from config.errors import KnowledgeBaseError
 
 REGISTRY_FILE = "registry.json"
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from config.errors import StandardNumberError
 from config.settings import RetrievalSettings
 from knowledge.bm25_index import BM25Index
 from knowledge.embeddings import ArrayEmbeddings
-from knowledge.errors import StandardNumberError
 from knowledge.lexicon import PENALTY_CUES, PENALTY_MARKS
 from knowledge.source_names import SourceNames
 from knowledge.standard_numbers import find_standard_numbers, parse_standard_number

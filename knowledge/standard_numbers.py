@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from knowledge.errors import StandardNumberError
+from config.errors import StandardNumberError
 
 #: 行业标准代号 (industry codes) with their sector; the bare code is historically mandatory.
 INDUSTRY_CODES: dict[str, str] = {

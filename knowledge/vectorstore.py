@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from config.errors import KnowledgeBaseError
 from config.settings import ChromaSettings
-from knowledge.errors import KnowledgeBaseError
 from knowledge.types import Chunk
 
 _ADD_BATCH = 2000

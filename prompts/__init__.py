@@ -6,7 +6,7 @@ from functools import cache
 from importlib import resources
 from string import Template
 
-from knowledge.errors import SettingsError
+from config.errors import SettingsError
 
 
 @cache

@@ -1,50 +1,48 @@
-"""What every channel offers the outbox: a name and a synchronous `send`."""
+"""What a messaging platform is made of (its channel, routes and workers) and built from (settings, the
+store, the message sink, the outbox)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
-from bot.messages import DeliveryResult, Reply
-from knowledge.errors import SettingsError
+from fastapi import APIRouter
 
+from bot.channels.access_token import KeyedLock
+from bot.messages import IncomingMessage
+from bot.service.channels import Channel
+from bot.store import Store
+from config.settings import Settings
 
-@runtime_checkable
-class Channel(Protocol):
-    """A platform replies can be sent to. `send` blocks until the platform answered; channels that are
-    asynchronous inside run their own loop or thread. It returns DeliveryResult(ok=False, retryable=False)
-    when trying again cannot help (the user blocked the bot, the chat is gone)."""
-
-    name: str
-
-    def send(self, reply: Reply) -> DeliveryResult: ...
+if TYPE_CHECKING:
+    from bot.service.dispatcher import HandleResult
+    from bot.service.outbox import Outbox
 
 
-class ChannelRegistry(Mapping[str, Channel]):
-    """The channels of this process by name; thread-safe, each name registered once."""
+class MessageSink(Protocol):
+    """Where a platform hands the messages it receives (the dispatcher)."""
 
-    def __init__(self, channels: Iterable[Channel] = ()) -> None:
-        self._lock = threading.Lock()
-        self._channels: dict[str, Channel] = {}
-        for channel in channels:
-            self.register(channel)
+    def handle(self, message: IncomingMessage, *, hold_delivery_s: float = 0.0) -> HandleResult: ...
 
-    def register(self, channel: Channel) -> Channel:
-        with self._lock:
-            if channel.name in self._channels:
-                raise SettingsError(f"渠道重复注册 / channel registered twice: {channel.name}")
-            self._channels[channel.name] = channel
-        return channel
 
-    def __getitem__(self, name: str) -> Channel:
-        with self._lock:
-            return self._channels[name]
+@dataclass(frozen=True)
+class PlatformContext:
+    """What a platform is built from: settings, the store and locks, the sink for what users send, and the
+    outbox for replies the platform delivers itself."""
 
-    def __iter__(self) -> Iterator[str]:
-        with self._lock:
-            return iter(list(self._channels))
+    settings: Settings
+    store: Store
+    locks: KeyedLock
+    sink: MessageSink
+    outbox: Outbox
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._channels)
+
+@dataclass(frozen=True)
+class Platform:
+    """One enabled platform: its channel (for the outbox), its callback routes, and what runs beside them."""
+
+    channel: Channel
+    router: APIRouter | None = None
+    start: Callable[[], None] = field(default=lambda: None)
+    stop: Callable[[], None] = field(default=lambda: None)

@@ -18,7 +18,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from starlette.requests import Request
 
-from knowledge.errors import EdgeRejected
+from config.errors import EdgeRejected
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -22,8 +22,8 @@ from wechatpy.exceptions import WeChatClientException
 from bot.channels.access_token import KeyedLock, StoreSessionStorage, fetch_once
 from bot.messages import DeliveryResult
 from bot.store import Store
+from config.errors import SettingsError
 from config.settings import PlatformSettings
-from knowledge.errors import SettingsError
 
 log = logging.getLogger(__name__)
 

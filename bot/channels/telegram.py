@@ -13,29 +13,22 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, FastAPI, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
-from bot.channels.access_token import KeyedLock
+from bot.channels.base import MessageSink, Platform, PlatformContext
 from bot.channels.edge import parse_json, read_body
-from bot.channels.platforms import Platform, PlatformContext
 from bot.channels.telegram_budget import ChatBudget
 from bot.channels.telegram_channel import TelegramChannel
 from bot.channels.telegram_client import BotClient
 from bot.channels.telegram_polling import Poller, PollingLease
 from bot.channels.telegram_updates import CHANNEL, Inbound, read_update
 from bot.messages import IncomingMessage, Reply
-from bot.store import Store
-from bot.web.dispatch import handle_message
-from bot.web.state import Services, services
-from config.settings import Settings
-from knowledge.errors import EdgeRejected
+from bot.service.outbox import Outbox
+from config.errors import EdgeRejected
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +41,20 @@ POLLING_LEASE_S = 90.0
 class TelegramService:
     """The Telegram bot of one worker process: its channel, webhook route and (polling mode) poller."""
 
-    def __init__(
-        self, settings: Settings, store: Store, locks: KeyedLock, *, request: BaseRequest | None = None
-    ) -> None:
+    def __init__(self, context: PlatformContext, *, request: BaseRequest | None = None) -> None:
+        settings, store, locks = context.settings, context.store, context.locks
+        self.sink: MessageSink = context.sink
+        self.outbox: Outbox = context.outbox
+        self.store = store
         self.settings = settings.telegram
         self.max_chars = settings.answer.max_question_chars
         self.client = BotClient(self.settings, request=request)
         budget = ChatBudget(store, locks, self.settings.per_group_per_minute)
         self.channel = TelegramChannel(self.client, store, budget)
-        self._app: Services | None = None
         self.poller: Poller | None = None
         if self.settings.mode == "polling":
             lease = PollingLease(store, locks, POLLING_LEASE_S)
-            self.poller = Poller(self.client, store, lease, self._polled, lambda: self._app is not None)
+            self.poller = Poller(self.client, store, lease, self.process)
 
     def start(self) -> None:
         if self.poller is not None:
@@ -72,8 +66,8 @@ class TelegramService:
         self.client.close()
 
     def router(self) -> APIRouter:
-        """The webhook route (webhook mode), and the hook that hands the app's parts to the poller."""
-        router = APIRouter(lifespan=self._lifespan)
+        """The webhook route (webhook mode)."""
+        router = APIRouter()
         if self.settings.mode == "webhook":
             router.add_api_route(
                 WEBHOOK_PATH,
@@ -94,7 +88,7 @@ class TelegramService:
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise EdgeRejected(400, f"malformed Telegram Update: {type(exc).__name__}: {exc}") from None
 
-    def process(self, app: Services, update: Update) -> None:
+    def process(self, update: Update) -> None:
         """Handle one update (blocking: the dispatcher may take seconds)."""
         inbound = read_update(update, self.client.identity, max_chars=self.max_chars)
         if inbound is None:
@@ -104,14 +98,14 @@ class TelegramService:
             self._acknowledge(inbound)
         if inbound.message is None:
             return
-        result = handle_message(app, inbound.message)
+        result = self.sink.handle(inbound.message)
         if inbound.notice is not None and not result.duplicate:
-            self._notice(app, result.conversation_id, inbound.message, inbound.notice)
+            self._notice(result.conversation_id, inbound.message, inbound.notice)
 
-    def _notice(self, app: Services, conversation_id: int, message: IncomingMessage, text: str) -> None:
+    def _notice(self, conversation_id: int, message: IncomingMessage, text: str) -> None:
         """A text of the bot's own (the welcome, a hint): stored in the conversation, sent by the outbox."""
-        stored = app.store.record_outbound(conversation_id, text, author="system", mode=NOTICE_MODE)
-        app.outbox.enqueue(
+        stored = self.store.record_outbound(conversation_id, text, author="system", mode=NOTICE_MODE)
+        self.outbox.enqueue(
             Reply(
                 CHANNEL, message.chat_id, text, "system", message_id=stored.id, in_reply_to=message.message_id
             )
@@ -136,29 +130,14 @@ class TelegramService:
         if expected is None or given is None or not _same(given, expected.get_secret_value()):
             raise EdgeRejected(403, f"missing or wrong {SECRET_HEADER}")
         update = self.parse(await read_body(request, self.settings.edge.max_body_bytes))
-        background.add_task(self._process_logged, services(request), update)
+        background.add_task(self._process_logged, update)
         return Response(status_code=200)
 
-    def _process_logged(self, app: Services, update: Update) -> None:
+    def _process_logged(self, update: Update) -> None:
         try:
-            self.process(app, update)
+            self.process(update)
         except Exception:  # acknowledged already: nothing to tell Telegram
             log.exception("Telegram update %s failed", update.update_id)
-
-    def _polled(self, update: Update) -> None:
-        app = self._app
-        if app is None:
-            raise RuntimeError("the app has not started")
-        self.process(app, update)
-
-    @asynccontextmanager
-    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        found: Any = getattr(app.state, "services", None)
-        self._app = found if isinstance(found, Services) else None
-        try:
-            yield
-        finally:
-            self._app = None
 
 
 def _same(given: str, expected: str) -> bool:
@@ -170,5 +149,5 @@ def platform(context: PlatformContext, *, request: BaseRequest | None = None) ->
     client (tests play the Bot API with it)."""
     if not context.settings.telegram.enabled:
         return None
-    service = TelegramService(context.settings, context.store, context.locks, request=request)
+    service = TelegramService(context, request=request)
     return Platform(service.channel, service.router(), service.start, service.stop)

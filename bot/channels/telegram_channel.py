@@ -92,9 +92,8 @@ class TelegramChannel:
             return _Target(reply, reply.chat_id.startswith("-"), None)
         conversation_id = self.store.conversation_of_message(message_id)
         conversation = self.store.conversation(conversation_id)
-        stored = self.store.messages_after(conversation_id, message_id - 1)
-        if stored and stored[0].id == message_id:
-            reply = replace(reply, citations=stored[0].citations)
+        if not reply.citations:
+            reply = replace(reply, citations=self.store.message(message_id).citations)
         earlier = [m for m in self.store.transcript(conversation_id, limit=_HISTORY) if m.id < message_id]
         return _Target(reply, conversation.chat_type == "group", _answered(earlier, reply.chat_id))
 

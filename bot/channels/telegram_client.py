@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from telegram import Bot
 from telegram.request import BaseRequest, HTTPXRequest
 
+from config.errors import SettingsError
 from config.settings import TelegramSettings
-from knowledge.errors import SettingsError
 
 log = logging.getLogger(__name__)
 

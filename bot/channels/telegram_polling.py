@@ -19,9 +19,9 @@ from telegram import Update
 
 from bot.channels.access_token import KeyedLock
 from bot.channels.telegram_client import CALL_SLACK_S, BotClient
-from bot.outbox import backoff_delay
+from bot.service.outbox import backoff_delay
 from bot.store import Store
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 log = logging.getLogger(__name__)
 

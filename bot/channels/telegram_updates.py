@@ -15,7 +15,7 @@ from telegram import CallbackQuery, Chat, Message, MessageEntity, Update
 import prompts
 from bot.channels.telegram_client import BotIdentity
 from bot.messages import ChatType, IncomingKind, IncomingMessage
-from knowledge.errors import SettingsError
+from config.errors import SettingsError
 
 CHANNEL = "telegram"
 GROUP_TYPES = (Chat.GROUP, Chat.SUPERGROUP)

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from wechatpy.exceptions import WeChatClientException
 import prompts
 from bot.channels.access_token import KeyedLock
 from bot.channels.background import BackgroundWork
-from bot.channels.platforms import Platform, PlatformContext
+from bot.channels.base import MessageSink, Platform, PlatformContext
 from bot.channels.qyapi import (
     PERMANENT,
     Explanation,
@@ -38,11 +37,9 @@ from bot.channels.qyapi import (
 )
 from bot.channels.text_reply import plain_text, split_text, utf8_fits
 from bot.channels.wecom_callback import WecomXmlCallback
-from bot.locks import ConversationLocks
 from bot.messages import DeliveryResult, IncomingMessage, Reply
+from bot.service.locks import ConversationLocks
 from bot.store import Store
-from bot.web.dispatch import handle_message
-from bot.web.state import services
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +244,9 @@ def customer_message(raw: Mapping[str, Any]) -> IncomingMessage | None:
     return IncomingMessage(CHANNEL, chat_id(open_kfid, external_userid), external_userid, msgid, text.strip())
 
 
-def build_router(callback: WecomXmlCallback, sync: KfSync, work: BackgroundWork) -> APIRouter:
+def build_router(
+    callback: WecomXmlCallback, sync: KfSync, work: BackgroundWork, sink: MessageSink
+) -> APIRouter:
     router = APIRouter(tags=["微信客服 / WeChat customer service"], include_in_schema=False)
 
     @router.get(ROUTE, response_class=PlainTextResponse)
@@ -262,7 +261,7 @@ def build_router(callback: WecomXmlCallback, sync: KfSync, work: BackgroundWork)
         open_kfid = fields.get("OpenKfId", "").strip()
         if fields.get("Event") == "kf_msg_or_event" and 0 < len(open_kfid) <= 128:
             token = fields.get("Token", "").strip() or None
-            work.submit(sync.run, open_kfid, token, partial(handle_message, services(request)))
+            work.submit(sync.run, open_kfid, token, sink.handle)
         else:
             log.info("wechat_kf: callback %s/%s ignored", fields.get("MsgType"), fields.get("Event"))
         return PlainTextResponse("")
@@ -304,5 +303,5 @@ def platform(context: PlatformContext) -> Platform | None:
         sync.stop()
         close_locks()
 
-    router = build_router(WecomXmlCallback(CHANNEL, settings, context.store), sync, work)
+    router = build_router(WecomXmlCallback(CHANNEL, settings, context.store), sync, work, context.sink)
     return Platform(WechatKfChannel(client, SentPieces(context.store, CHANNEL)), router, stop=stop)

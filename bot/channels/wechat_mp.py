@@ -23,18 +23,14 @@ from wechatpy import parse_message
 from wechatpy.replies import TextReply
 
 import prompts
+from bot.channels.base import MessageSink, Platform, PlatformContext
 from bot.channels.edge import ReplayGuard, read_body
-from bot.channels.platforms import Platform, PlatformContext
 from bot.channels.text_reply import plain_text, split_text, utf8_fits
 from bot.channels.wechat_mp_api import CustomMessages, SharedTokenClient
 from bot.channels.wechat_mp_crypto import CallbackQuery, MpEnvelope, OpenedCallback
 from bot.channels.wechat_mp_passive import Outcome, PassiveTurns, SendProgress, hold_seconds
-from bot.dispatcher import Dispatcher
 from bot.messages import DeliveryResult, IncomingMessage, Reply
-from bot.outbox import Outbox
-from bot.store import Store
-from bot.web.state import services
-from config.settings import Settings
+from bot.service.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +55,12 @@ class WechatMpChannel:
 
     name = CHANNEL
 
-    def __init__(self, store: Store, messages: CustomMessages, progress: SendProgress) -> None:
-        self.store = store
+    def __init__(self, messages: CustomMessages, progress: SendProgress) -> None:
         self.messages = messages
         self.progress = progress
 
     def send(self, reply: Reply) -> DeliveryResult:
-        pieces = reply_pieces(self._with_citations(reply))
+        pieces = reply_pieces(reply)
         first = self.progress.sent(reply.message_id) if reply.message_id is not None else 0
         for index in range(first, len(pieces)):
             result = self.messages.send_text(reply.chat_id, pieces[index])
@@ -78,23 +73,19 @@ class WechatMpChannel:
                 self.progress.record(reply.message_id, index + 1)
         return DeliveryResult(ok=True, platform_message_id=f"custom:{len(pieces)}")
 
-    def _with_citations(self, reply: Reply) -> Reply:
-        """The outbox hands over the stored text only; a bot answer's citations come from its message."""
-        if reply.citations or reply.kind != "bot" or reply.message_id is None:
-            return reply
-        conversation = self.store.find_conversation(CHANNEL, reply.chat_id, reply.chat_id)
-        if conversation is None:
-            return reply
-        following = self.store.messages_after(conversation.id, reply.message_id - 1)
-        if following and following[0].id == reply.message_id:
-            return replace(reply, citations=following[0].citations)
-        return reply
-
 
 class MpCallbacks:
     """The callback routes: verification, and messages answered passively or handed to the outbox."""
 
-    def __init__(self, settings: Settings, store: Store, envelope: MpEnvelope, turns: PassiveTurns) -> None:
+    def __init__(
+        self,
+        context: PlatformContext,
+        envelope: MpEnvelope,
+        turns: PassiveTurns,
+    ) -> None:
+        settings, store = context.settings, context.store
+        self.sink: MessageSink = context.sink
+        self.outbox: Outbox = context.outbox
         self.wechat = settings.wechat
         self.max_question_chars = settings.answer.max_question_chars
         self.envelope = envelope
@@ -129,14 +120,14 @@ class MpCallbacks:
         opened = self.envelope.open(CallbackQuery.of(dict(request.query_params)), body)
         await run_in_threadpool(self.guard.check, CHANNEL, opened.timestamp, opened.nonce, body)
         afterwards = BackgroundTasks()  # bookkeeping that need not delay the response
-        text = await self._reply_text(request, opened, arrived, afterwards)
+        text = await self._reply_text(opened, arrived, afterwards)
         if text is None:
             return PlainTextResponse("success", background=afterwards)
         reply = TextReply(message=parse_message(opened.xml), content=_cdata_safe(text)).render()
         return Response(self.envelope.seal(reply, opened), media_type="application/xml")
 
     async def _reply_text(
-        self, request: Request, opened: OpenedCallback, arrived: float, afterwards: BackgroundTasks
+        self, opened: OpenedCallback, arrived: float, afterwards: BackgroundTasks
     ) -> str | None:
         fields = opened.fields
         kind = fields["MsgType"].strip().lower()
@@ -162,24 +153,23 @@ class MpCallbacks:
         if not question:
             return None
         incoming = IncomingMessage(CHANNEL, user, user, message_id, question)
-        return await self._answer(request, incoming, arrived, afterwards)
+        return await self._answer(incoming, arrived, afterwards)
 
     async def _answer(
-        self, request: Request, incoming: IncomingMessage, arrived: float, afterwards: BackgroundTasks
+        self, incoming: IncomingMessage, arrived: float, afterwards: BackgroundTasks
     ) -> str | None:
         """The passive answer to this delivery of the message, or None (`success`, after which this
         delivery is recorded as no longer waiting)."""
-        app = services(request)
         key = _message_key(incoming.message_id)
         delivery = uuid.uuid4().hex
         deadline = arrived + self.wechat.passive_budget_s
         seen_before = await run_in_threadpool(self.turns.arrived, key, delivery)
-        turn = self._threads().submit(self._turn, app.dispatcher, app.outbox, incoming, key)
+        turn = self._threads().submit(self._turn, incoming, key)
         outcome = await self._wait(turn, key, deadline, seen_before)
         if outcome is None:
-            afterwards.add_task(self.turns.gave_up, key, delivery, app.outbox)
+            afterwards.add_task(self.turns.gave_up, key, delivery, self.outbox)
             return None
-        return await run_in_threadpool(self.turns.passive_text, key, outcome, app.outbox)
+        return await run_in_threadpool(self.turns.passive_text, key, outcome, self.outbox)
 
     async def _wait(
         self, turn: Future[Outcome | None], key: str, deadline: float, seen_before: bool
@@ -200,12 +190,10 @@ class MpCallbacks:
                 return found
             await asyncio.sleep(POLL_S)
 
-    def _turn(
-        self, dispatcher: Dispatcher, outbox: Outbox, incoming: IncomingMessage, key: str
-    ) -> Outcome | None:
+    def _turn(self, incoming: IncomingMessage, key: str) -> Outcome | None:
         """Handle the message (held for a passive answer) and record the outcome; None for a duplicate."""
         try:
-            result = dispatcher.handle(incoming, hold_delivery_s=self.hold_s)
+            result = self.sink.handle(incoming, hold_delivery_s=self.hold_s)
             if result.duplicate:
                 return None
             outcome = Outcome()
@@ -214,7 +202,7 @@ class MpCallbacks:
                 held_until = self.store.delivery(result.delivery_id).next_attempt_at
                 first = pieces[0] if pieces else None
                 outcome = Outcome(result.delivery_id, result.reply.message_id, held_until, first, len(pieces))
-            self.turns.finished(key, outcome, outbox)
+            self.turns.finished(key, outcome, self.outbox)
             return outcome
         except Exception:
             log.exception("answering WeChat message %s failed", incoming.message_id)
@@ -235,9 +223,9 @@ def platform(context: PlatformContext) -> Platform | None:
     prompts.load(wechat.welcome)  # a missing welcome file fails at startup, not on the first subscriber
     progress = SendProgress(context.store, CHANNEL)
     client = SharedTokenClient(wechat, context.store, context.locks)
-    channel = WechatMpChannel(context.store, CustomMessages(client), progress)
+    channel = WechatMpChannel(CustomMessages(client), progress)
     turns = PassiveTurns(context.store, CHANNEL, progress)
-    callbacks = MpCallbacks(context.settings, context.store, MpEnvelope(wechat), turns)
+    callbacks = MpCallbacks(context, MpEnvelope(wechat), turns)
     return Platform(channel, callbacks.router(), callbacks.start, callbacks.stop)
 
 

@@ -17,8 +17,8 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.channels.edge import check_fresh, check_signature, parse_xml
+from config.errors import EdgeRejected
 from config.settings import WechatSettings
-from knowledge.errors import EdgeRejected
 
 SAFE_MODE = "aes"
 PLAIN_MODES = ("", "raw")

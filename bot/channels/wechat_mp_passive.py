@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.messages import utcnow
-from bot.outbox import Outbox
+from bot.service.outbox import Outbox
 from bot.store import Store
 
 PLATFORM_WAIT_S = 5.0  # how long the platform waits for each delivery

@@ -15,14 +15,12 @@ from wechatpy.enterprise import parse_message
 from wechatpy.exceptions import WeChatClientException
 
 from bot.channels.background import BackgroundWork
-from bot.channels.platforms import Platform, PlatformContext
+from bot.channels.base import MessageSink, Platform, PlatformContext
 from bot.channels.qyapi import QyapiClient, SentPieces, deliver_pieces
 from bot.channels.text_reply import plain_text, split_text, utf8_fits
 from bot.channels.wecom_callback import OpenedCallback, WecomXmlCallback
 from bot.messages import DeliveryResult, IncomingMessage, Reply
-from bot.web.dispatch import handle_message
-from bot.web.state import services
-from knowledge.errors import EdgeRejected
+from config.errors import EdgeRejected
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +77,9 @@ def incoming(callback: OpenedCallback, agent_id: int) -> IncomingMessage | None:
     return IncomingMessage(CHANNEL, user_id, user_id, message_id, text.strip())
 
 
-def build_router(callback: WecomXmlCallback, agent_id: int, work: BackgroundWork) -> APIRouter:
+def build_router(
+    callback: WecomXmlCallback, agent_id: int, work: BackgroundWork, sink: MessageSink
+) -> APIRouter:
     router = APIRouter(tags=["企业微信自建应用 / WeCom app"], include_in_schema=False)
 
     @router.get(ROUTE, response_class=PlainTextResponse)
@@ -92,7 +92,7 @@ def build_router(callback: WecomXmlCallback, agent_id: int, work: BackgroundWork
         """A member's message: an empty 200 now, the answer later through message/send."""
         message = incoming(await callback.open(request), agent_id)
         if message is not None:
-            work.submit(handle_message, services(request), message)
+            work.submit(sink.handle, message)
         return PlainTextResponse("")
 
     return router
@@ -108,5 +108,6 @@ def platform(context: PlatformContext) -> Platform | None:
     client = QyapiClient(settings, context.store, context.locks, CHANNEL)
     channel = WecomAppChannel(client, settings.agent_id, SentPieces(context.store, CHANNEL))
     work = BackgroundWork(CHANNEL)
-    router = build_router(WecomXmlCallback(CHANNEL, settings, context.store), settings.agent_id, work)
+    callback = WecomXmlCallback(CHANNEL, settings, context.store)
+    router = build_router(callback, settings.agent_id, work, context.sink)
     return Platform(channel, router, stop=work.stop)

@@ -21,9 +21,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 import prompts
-from bot.channels.access_token import KeyedLock
+from bot.channels.base import Platform, PlatformContext
 from bot.channels.edge import ReplayGuard, check_fresh, parse_json, read_body
-from bot.channels.platforms import Platform, PlatformContext
 from bot.channels.wecom_bot_answers import StreamAnswers
 from bot.channels.wecom_bot_crypto import WecomCipher
 from bot.channels.wecom_bot_delivery import CHANNEL, ResponseUrls, WecomBotChannel
@@ -37,10 +36,7 @@ from bot.channels.wecom_bot_messages import (
     text_reply,
 )
 from bot.channels.wecom_bot_streams import StreamBook, StreamTexts
-from bot.store import Store
-from bot.web.state import Services, services
-from config.settings import WecomBotSettings
-from knowledge.errors import EdgeRejected
+from config.errors import EdgeRejected
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +47,9 @@ Payload = dict[str, Any]
 class WecomBotCallbacks:
     """What the callback routes do, synchronously (the routes run it in the thread pool)."""
 
-    def __init__(
-        self, settings: WecomBotSettings, store: Store, locks: KeyedLock, *, max_question_chars: int
-    ) -> None:
+    def __init__(self, context: PlatformContext) -> None:
+        settings, store, locks = context.settings.wecom_bot, context.store, context.locks
+        max_question_chars = context.settings.answer.max_question_chars
         token = settings.token.get_secret_value() if settings.token else ""
         aes_key = settings.aes_key.get_secret_value() if settings.aes_key else ""
         self.settings = settings
@@ -66,7 +62,7 @@ class WecomBotCallbacks:
             window_s=settings.stream_window_s,
             in_flight_per_user=settings.in_flight_per_user,
         )
-        self.answers = StreamAnswers(self.streams)
+        self.answers = StreamAnswers(self.streams, context.sink, context.outbox, store)
         self.urls = ResponseUrls(store, locks)
         self.channel = WecomBotChannel(self.urls, settings.api_base_url, settings.timeout_s)
         self.texts = StreamTexts(
@@ -87,7 +83,7 @@ class WecomBotCallbacks:
         except UnicodeDecodeError:
             raise EdgeRejected(400, "echostr is not UTF-8 text") from None
 
-    def callback(self, app: Services, params: Mapping[str, str], body: bytes) -> bytes:
+    def callback(self, params: Mapping[str, str], body: bytes) -> bytes:
         """The encrypted reply to one callback (empty: no reply)."""
         envelope = parse_json(body)
         ciphertext = envelope.get("encrypt")
@@ -95,7 +91,7 @@ class WecomBotCallbacks:
             raise EdgeRejected(400, "callback without an encrypt field")
         timestamp, nonce = self._signed(params, ciphertext)
         self.guard.check(CHANNEL, timestamp, nonce, body)
-        reply = self._reply(app, parse_callback(self.cipher.decrypt(ciphertext)))
+        reply = self._reply(parse_callback(self.cipher.decrypt(ciphertext)))
         if reply is None:
             return b""
         message = json.dumps(reply, ensure_ascii=False).encode("utf-8")
@@ -111,17 +107,17 @@ class WecomBotCallbacks:
         check_fresh(timestamp, self.settings.edge.freshness_s)
         return timestamp, nonce
 
-    def _reply(self, app: Services, callback: BotCallback) -> Payload | None:
+    def _reply(self, callback: BotCallback) -> Payload | None:
         if callback.kind == "event":
             return text_reply(prompts.load("wecom_bot_welcome")) if callback.event == "enter_chat" else None
         if callback.kind == "refresh":
             assert callback.stream_id is not None
-            return self._current(app, callback.stream_id)
+            return self._current(callback.stream_id)
         if callback.response_url:
             self.urls.remember(callback.chat_id, callback.user_id, callback.response_url, callback.msgid)
-        return self._answer(app, callback)
+        return self._answer(callback)
 
-    def _answer(self, app: Services, callback: BotCallback) -> Payload | None:
+    def _answer(self, callback: BotCallback) -> Payload | None:
         """A message: a stream answering it, or a finished reply saying why it is not answered."""
         stream_id = stream_id_for(callback.msgid)
         if callback.text is None:
@@ -144,9 +140,9 @@ class WecomBotCallbacks:
             return stream_reply(stream_id, prompts.load("wecom_bot_busy"), finish=True)
         if opening.kind == "new":
             assert opening.state is not None
-            future = self.answers.start(app, opening.state, question)
+            future = self.answers.start(opening.state, question)
             concurrent.futures.wait([future], timeout=self.settings.first_reply_wait_s)
-        return self._current(app, stream_id)
+        return self._current(stream_id)
 
     def _refusal(self, question: str) -> str | None:
         if not question:
@@ -155,10 +151,10 @@ class WecomBotCallbacks:
             return prompts.render("wecom_bot_too_long", length=len(question), limit=self.max_question_chars)
         return None
 
-    def _current(self, app: Services, stream_id: str) -> Payload:
-        step = self.streams.refresh(stream_id, self.texts, lambda stream: self.answers.delivered(app, stream))
+    def _current(self, stream_id: str) -> Payload:
+        step = self.streams.refresh(stream_id, self.texts, self.answers.delivered)
         if step.ended_now and step.state is not None:
-            self.answers.ended(app, step.state)
+            self.answers.ended(step.state)
         return stream_reply(stream_id, fit_content(step.content), finish=step.finish)
 
 
@@ -177,7 +173,7 @@ def build_router(callbacks: WecomBotCallbacks) -> APIRouter:
         """企业微信推送的加密消息与流式刷新 / encrypted messages and stream refreshes from WeCom."""
         body = await read_body(request, limit)
         params = dict(request.query_params)
-        reply = await run_in_threadpool(callbacks.callback, services(request), params, body)
+        reply = await run_in_threadpool(callbacks.callback, params, body)
         return Response(reply, media_type="application/json" if reply else "text/plain")
 
     return router
@@ -189,10 +185,5 @@ def platform(context: PlatformContext) -> Platform | None:
     if not settings.enabled:
         return None
     settings.require("wecom_bot", "aes_key")
-    callbacks = WecomBotCallbacks(
-        settings,
-        context.store,
-        context.locks,
-        max_question_chars=context.settings.answer.max_question_chars,
-    )
+    callbacks = WecomBotCallbacks(context)
     return Platform(channel=callbacks.channel, router=build_router(callbacks), stop=callbacks.stop)

@@ -10,18 +10,17 @@ conversation's response_url stays free for their reply."""
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import prompts
+from bot.channels.base import MessageSink
 from bot.channels.text_reply import plain_text
 from bot.channels.wecom_bot_delivery import CHANNEL
 from bot.channels.wecom_bot_streams import StreamBook, StreamState
-from bot.dispatcher import HandleResult
 from bot.messages import IncomingKind, IncomingMessage
-from bot.web.dispatch import opened_handoff
-from bot.web.state import Services
+from bot.service.outbox import Outbox
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +43,37 @@ class Outcome:
 class StreamAnswers:
     """Background answering for streamed replies, in a bounded pool of threads."""
 
-    def __init__(self, streams: StreamBook, *, max_workers: int = 32) -> None:
+    def __init__(
+        self, streams: StreamBook, sink: MessageSink, outbox: Outbox, store: Store, *, max_workers: int = 32
+    ) -> None:
         self.streams = streams
+        self.sink = sink
+        self.outbox = outbox
+        self.store = store
         self.hold_s = streams.window_s + HOLD_MARGIN_S
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="stdbot-wecom-bot")
 
-    def start(self, app: Services, stream: StreamState, question: str) -> Future[None]:
+    def start(self, stream: StreamState, question: str) -> Future[None]:
         """Answer `question` (the message `stream` was opened for) in the background."""
-        return self._pool.submit(self._answer, app, _incoming(stream, stream.msgid, question), stream)
+        return self._pool.submit(self._answer, _incoming(stream, stream.msgid, question), stream)
 
-    @staticmethod
-    def delivered(app: Services, stream: StreamState) -> None:
+    def delivered(self, stream: StreamState) -> None:
         """A stream is about to carry its reply: the outbox must not send it again."""
         if stream.delivery_id is not None:
-            app.outbox.mark_delivered(stream.delivery_id, stream.msgid)
-            app.metrics.message_out(CHANNEL, stream.reply_kind or "bot")
+            self.outbox.mark_delivered(stream.delivery_id, stream.msgid)
 
-    def ended(self, app: Services, stream: StreamState) -> None:
+    def ended(self, stream: StreamState) -> None:
         """Run once for a stream a refresh just finished or closed."""
         self.streams.release(stream.user_id, stream.stream_id)
         if stream.phase == "closed":
-            self._pool.submit(self._hand_off, app, stream)
+            self._pool.submit(self._hand_off, stream)
 
     def stop(self) -> None:
         """Wait for the answers under way (their messages are stored; their replies must be too)."""
         self._pool.shutdown(wait=True)
 
-    def _answer(self, app: Services, message: IncomingMessage, stream: StreamState) -> None:
-        outcome = self._outcome(app, message)
+    def _answer(self, message: IncomingMessage, stream: StreamState) -> None:
+        outcome = self._outcome(message)
         try:
             settled = self.streams.settle(
                 stream.stream_id, outcome.text, outcome.delivery_id, outcome.reply_kind
@@ -80,13 +82,13 @@ class StreamAnswers:
                 return
             log.warning("answer to %s came after its stream closed", message.message_id)
             if outcome.delivery_id is not None:
-                app.store.mark_failed(outcome.delivery_id, LATE_ANSWER)
+                self.store.mark_failed(outcome.delivery_id, LATE_ANSWER)
         except Exception:  # the reply stays held in the outbox, which sends it after the hold
             log.exception("settling WeCom bot stream %s failed", stream.stream_id)
 
-    def _outcome(self, app: Services, message: IncomingMessage) -> Outcome:
+    def _outcome(self, message: IncomingMessage) -> Outcome:
         try:
-            result = self._handle(app, message, counted=True)
+            result = self.sink.handle(message, hold_delivery_s=self.hold_s)
         except Exception:
             log.exception("handling WeCom bot message %s failed", message.message_id)
             return Outcome(prompts.load("wecom_bot_failed"))
@@ -96,31 +98,17 @@ class StreamAnswers:
             return Outcome(prompts.load("wecom_bot_with_staff"))
         return Outcome(plain_text(result.reply), result.delivery_id, result.reply.kind)
 
-    def _hand_off(self, app: Services, stream: StreamState) -> None:
+    def _hand_off(self, stream: StreamState) -> None:
         """The window ran out before the answer: the stream told the user staff will reply; make it so."""
         text = prompts.load("wecom_bot_timeout_request")
         message = _incoming(stream, f"{stream.msgid}#timeout", text, "handoff_request")
         try:
-            result = self._handle(app, message, counted=False)
+            result = self.sink.handle(message, hold_delivery_s=self.hold_s)
         except Exception:
             log.exception("handing WeCom bot stream %s to staff failed", stream.stream_id)
             return
         if result.delivery_id is not None:  # the stream's last content said it already
-            app.outbox.mark_delivered(result.delivery_id, stream.msgid)
-
-    def _handle(self, app: Services, message: IncomingMessage, *, counted: bool) -> HandleResult:
-        """The dispatcher's handling, counted for /metrics as the web app counts its own."""
-        started = time.perf_counter()
-        result = app.dispatcher.handle(message, hold_delivery_s=self.hold_s)
-        if result.duplicate:
-            return result
-        if counted:
-            app.metrics.message_in(CHANNEL)
-        if result.reply is not None and result.reply.kind == "bot":
-            app.metrics.answered(time.perf_counter() - started)
-        if opened_handoff(result):
-            app.metrics.escalation(result.reason or "unknown")
-        return result
+            self.outbox.mark_delivered(result.delivery_id, stream.msgid)
 
 
 def _incoming(

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot.channels.edge import check_signature, sha1_signature
-from knowledge.errors import EdgeRejected, SettingsError
+from config.errors import EdgeRejected, SettingsError
 
 BLOCK_BITS = 256  # WeCom pads to 32-byte blocks, not AES's 16
 _RANDOM_BYTES = 16

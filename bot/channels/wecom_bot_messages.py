@@ -15,7 +15,7 @@ from typing import Any, Literal
 from bot.channels.edge import parse_json
 from bot.channels.text_reply import split_text, utf8_fits
 from bot.messages import ChatType
-from knowledge.errors import EdgeRejected
+from config.errors import EdgeRejected
 
 STREAM_CONTENT_BYTES = 20480  # the platform's limit for stream.content and markdown.content
 CallbackKind = Literal["message", "refresh", "event"]

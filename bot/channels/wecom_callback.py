@@ -19,8 +19,8 @@ from wechatpy.exceptions import WeChatException
 
 from bot.channels.edge import ReplayGuard, check_fresh, check_signature, parse_xml, read_body
 from bot.store import Store
+from config.errors import EdgeRejected, SettingsError
 from config.settings import PlatformSettings
-from knowledge.errors import EdgeRejected, SettingsError
 
 _MAX_FIELD = 4096  # a signature, timestamp, nonce or echostr is far shorter
 _UNDECRYPTABLE = (ValueError, TypeError, IndexError, struct.error)

@@ -10,8 +10,8 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from config.errors import StdbotError
 from config.settings import Settings, load_settings
-from knowledge.errors import StdbotError
 
 app = typer.Typer(
     name="stdbot",

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from bot.cli.app import Context, DataDirOption, app, console, fail
-from knowledge.errors import StdbotError
+from config.errors import StdbotError
 from knowledge.evaluation import EvalReport
 from knowledge.golden_files import (
     ALL_METRICS,

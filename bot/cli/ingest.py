@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from bot.cli.app import Context, DataDirOption, app, console, fail
+from config.errors import StdbotError
 from ingest.build import BuildReport, build_knowledge_base
-from knowledge.errors import StdbotError
 
 _STAGES = {"load": "读取文件 / loading", "embed": "向量化 / embedding", "index": "建索引 / indexing"}
 

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from bot.cli.app import Context, DataDirOption, console, fail, kb_app
-from knowledge.errors import StdbotError
+from config.errors import StdbotError
 from knowledge.registry import Registry, RegistryState
 
 

@@ -13,7 +13,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from bot.cli.app import Context, DataDirOption, app, console, fail
-from knowledge.errors import StdbotError
+from config.errors import StdbotError
 from knowledge.kb import open_knowledge_base
 from knowledge.types import Answer, Citation
 

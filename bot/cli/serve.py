@@ -13,11 +13,11 @@ import uvicorn
 from rich.panel import Panel
 
 from bot.cli.app import Context, DataDirOption, app, console, fail
+from bot.service.metrics import MULTIPROC_ENV
 from bot.store import Store
 from bot.web.bootstrap import ADMIN_USERNAME, ensure_admin, ensure_secret_key, secret_key_file
-from bot.web.metrics import MULTIPROC_ENV
+from config.errors import StdbotError
 from config.settings import CONFIG_ENV, Settings
-from knowledge.errors import StdbotError
 
 APP_FACTORY = "bot.web.app:create_app_from_env"
 GRACEFUL_SHUTDOWN_S = 3  # open event streams are closed after this; browsers reconnect elsewhere

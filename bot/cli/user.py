@@ -12,7 +12,7 @@ from rich.table import Table
 from bot.cli.app import Context, DataDirOption, app, console, fail
 from bot.store import Store
 from bot.web.passwords import hash_password
-from knowledge.errors import StdbotError
+from config.errors import StdbotError
 
 MIN_PASSWORD_CHARS = 8
 

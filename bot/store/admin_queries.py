@@ -13,7 +13,7 @@ from bot.store.columns import utcnow
 from bot.store.models import AuditRow, ConversationRow, FaqDraftRow, KbVersionRow
 from bot.store.records import FAQ_DRAFT_STATES, AuditRecord, FaqDraftRecord, KbVersionRecord
 from bot.store.rows import check_choice, check_text, insert_or_get, require, without_nul
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 
 def record_kb_version(session: Session, version: int, metrics: Mapping[str, float], note: str) -> None:

@@ -13,7 +13,7 @@ from bot.store.columns import citations_to_json, suggestions_from_json, suggesti
 from bot.store.models import ConversationRow, FeedbackRow, MessageRow, MessageSuggestionsRow
 from bot.store.records import CONVERSATION_STATES, ConversationRecord, InboundResult, MessageRecord
 from bot.store.rows import check_choice, insert_or_get, require, without_nul
-from knowledge.errors import StoreError
+from config.errors import StoreError
 from knowledge.types import Citation
 
 MESSAGES_AFTER_LIMIT = 500

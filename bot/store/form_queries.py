@@ -15,7 +15,7 @@ from bot.store.columns import utcnow
 from bot.store.models import ConversationRow, FormTokenRow
 from bot.store.records import FORM_PURPOSES, FormOutcome, FormUse
 from bot.store.rows import check_aware, check_choice, check_text, insert_or_get, require
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 TOKEN_CHARS = 128
 

@@ -9,7 +9,7 @@ from bot.store.columns import utcnow
 from bot.store.models import ConversationRow, HandoffRow
 from bot.store.records import HandoffRecord
 from bot.store.rows import check_text, insert_or_get, require
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 ACTIVE = ("open", "claimed")
 REASON_CHARS = 255

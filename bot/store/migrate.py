@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store.engine import WRITE_OPTION, is_sqlite, sqlite_file, translate
-from knowledge.errors import StoreError, StoreUnavailable
+from config.errors import StoreError, StoreUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # pg_advisory_lock key: any constant bigint, the same in every stdbot process ("stdbot" in ASCII).

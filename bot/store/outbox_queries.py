@@ -12,7 +12,7 @@ from bot.store.columns import utcnow
 from bot.store.models import ConversationRow, DeliveryRow, MessageRow
 from bot.store.records import DeliveryRecord, FailedDelivery, FormUse, QueuedReply
 from bot.store.rows import check_aware, check_choice, insert_or_get, require, without_nul
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 REPLY_KINDS = ("bot", "staff", "system")
 

@@ -18,7 +18,7 @@ from bot.store.models import (
     MessageRow,
     StaffRow,
 )
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 R = TypeVar("R", bound=Base)
 

@@ -11,7 +11,7 @@ from bot.store.columns import utcnow
 from bot.store.models import StaffRow
 from bot.store.records import STAFF_ROLES, StaffRecord
 from bot.store.rows import check_aware, check_choice, check_text, insert_or_get
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 USERNAME_CHARS = 64
 

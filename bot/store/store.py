@@ -276,6 +276,14 @@ class Store:
         with self._tx.read() as session:
             return require(session, MessageRow, message_id).record()
 
+    def reply_in(self, conversation_id: int, message_id: int) -> MessageRecord | None:
+        """The stored reply `message_id` when it is an outbound message of that conversation, else None."""
+        with self._tx.read() as session:
+            row = session.get(MessageRow, message_id)
+            if row is None or row.conversation_id != conversation_id or row.direction != "out":
+                return None
+            return row.record()
+
     def conversation_of_message(self, message_id: int) -> int:
         """The conversation a stored message belongs to (StoreError when there is no such message)."""
         with self._tx.read() as session:

@@ -1,12 +1,13 @@
-"""The web application: `create_app(settings)` wires the store, knowledge base, dispatcher, outbox and
-channels, and serves the web chat, probes and metrics. `create_app_from_env` is the factory uvicorn's
-worker processes import (settings from STDBOT_CONFIG and STDBOT_* variables)."""
+"""The web application: `create_app(settings)` builds the service (bot.service.hotline), adds the web chat
+and the enabled platforms to it, and serves their routes, the console, admin pages, probes and metrics.
+`create_app_from_env` is the factory uvicorn's worker processes import (settings from STDBOT_CONFIG and
+STDBOT_* variables)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,23 +15,16 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from bot.channels.base import ChannelRegistry
-from bot.channels.platforms import PlatformContext, enabled_platforms
-from bot.channels.webchat import ChatSessions, WebchatChannel
-from bot.dispatcher import Dispatcher
-from bot.handoff import HandoffPolicy
-from bot.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
-from bot.kb_jobs import KnowledgeJobs
-from bot.locks import ConversationLocks
-from bot.notify import StaffNotifier
-from bot.outbox import Outbox
+from bot.channels.base import PlatformContext
+from bot.channels.platforms import PLATFORM_FACTORIES, PlatformFactory, enabled_platforms
+from bot.channels.webchat import ChatSessions, ChatSignals, WebchatChannel
+from bot.service.hotline import build_hotline
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import Store
 from bot.web import admin, chat_api, chat_page, console, health
 from bot.web.bootstrap import ensure_secret_key
 from bot.web.errors import install_error_handlers
-from bot.web.metrics import MeteredChannel, Metrics
 from bot.web.security import SecurityHeaders
-from bot.web.sse import ChatSignals
 from bot.web.state import Services
 from bot.web.warmup import KnowledgeBaseWarmup
 from config.settings import Settings, load_settings
@@ -45,53 +39,33 @@ def create_app(
     settings: Settings,
     *,
     store: Store | None = None,
-    dispatcher: Dispatcher | None = None,
     holder: KnowledgeBaseHolder | None = None,
+    platform_factories: Sequence[PlatformFactory] = PLATFORM_FACTORIES,
 ) -> FastAPI:
-    """The stdbot web app. Parts passed in are the caller's to migrate and close; a dispatcher passed in
-    brings its own store and outbox (the caller runs that outbox, with this app's channels if it wants live
-    delivery)."""
+    """The stdbot web app over the service (bot.service.hotline): the platforms' routes and channels, the
+    web chat, console, admin pages, probes and metrics. A store or holder passed in is the caller's to
+    migrate and close; `platform_factories` are the platforms that may be enabled."""
     secret_key, _ = ensure_secret_key(settings)
-    owned: list[Store | ConversationLocks] = []
-    if dispatcher is not None:
-        store = dispatcher.store
-    elif store is None:
-        store = Store.from_settings(settings)
-        store.migrate()
-        owned.append(store)
-    holder = holder or KnowledgeBaseHolder(settings)
-    metrics = Metrics()
+    hotline = build_hotline(settings, store=store, holder=holder)
     signals = ChatSignals()
-    if dispatcher is not None:
-        locks = dispatcher.locks
-    else:
-        locks = ConversationLocks(store.url.render_as_string(hide_password=False))
-        owned.append(locks)
-    platforms = enabled_platforms(PlatformContext(settings, store, locks))
-    channels = ChannelRegistry(
-        MeteredChannel(channel, metrics)
-        for channel in (WebchatChannel(signals), *(platform.channel for platform in platforms))
-    )
-    own_outbox: Outbox | None = None
-    notifier: StaffNotifier | None = None
-    if dispatcher is None:
-        outbox = own_outbox = Outbox(store, channels)
-        notifier = StaffNotifier.from_settings(settings, store)
-        dispatcher = Dispatcher(
-            store, KnowledgeAnswerSource(holder), HandoffPolicy(settings.handoff), outbox, locks, notifier
-        )
+    hotline.channels.register(WebchatChannel(signals))
+    context = PlatformContext(settings, hotline.store, hotline.locks, hotline.dispatcher, hotline.outbox)
+    platforms = enabled_platforms(context, platform_factories)
+    for platform in platforms:
+        hotline.channels.register(platform.channel)
     services = Services(
         settings=settings,
-        store=store,
-        holder=holder,
-        dispatcher=dispatcher,
-        outbox=dispatcher.outbox,
-        channels=channels,
+        store=hotline.store,
+        holder=hotline.holder,
+        dispatcher=hotline.dispatcher,
+        outbox=hotline.outbox,
+        channels=hotline.channels,
+        events=hotline.events,
         signals=signals,
         sessions=ChatSessions(secret_key),
-        metrics=metrics,
-        warmup=KnowledgeBaseWarmup(holder),
-        jobs=KnowledgeJobs(settings, store, lambda: holder.embeddings, on_activated=holder.check),
+        metrics=hotline.metrics,
+        warmup=KnowledgeBaseWarmup(hotline.holder),
+        jobs=hotline.jobs,
     )
 
     @asynccontextmanager
@@ -101,22 +75,14 @@ def create_app(
         services.warmup.start()
         for platform in platforms:
             platform.start()
-        if own_outbox is not None:
-            own_outbox.start()
-        if notifier is not None:
-            notifier.start()
+        hotline.start()
         try:
             yield
         finally:
             services.warmup.stop()
             for platform in platforms:
                 platform.stop()
-            if own_outbox is not None:
-                own_outbox.stop()
-            if notifier is not None:
-                notifier.stop()
-            for part in owned:
-                part.close()
+            hotline.stop()
 
     app = FastAPI(
         title="stdbot",
@@ -126,12 +92,6 @@ def create_app(
     )
     app.state.services = services
     app.state.settings = settings
-    app.state.store = store
-    app.state.holder = holder
-    app.state.dispatcher = dispatcher
-    app.state.outbox = dispatcher.outbox
-    app.state.channels = channels
-    app.state.metrics = metrics
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.web.allowed_frame_ancestors)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 import prompts
 from bot.store import StaffRecord
 from bot.web.state import services
-from knowledge.errors import SettingsError
+from config.errors import SettingsError
 
 SESSION_COOKIE = "stdbot_console"
 LOGIN_COOKIE = "stdbot_login"

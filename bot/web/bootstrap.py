@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.web.passwords import hash_password, one_time_password
+from config.errors import SettingsError, StoreError
 from config.settings import Settings
-from knowledge.errors import SettingsError, StoreError
 
 if TYPE_CHECKING:
     from bot.store.store import Store

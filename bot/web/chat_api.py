@@ -16,8 +16,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from bot.channels.webchat import CHANNEL, ChatSessions
-from bot.dispatcher import HandleResult
 from bot.messages import IncomingKind, IncomingMessage
+from bot.service.dispatcher import HandleResult
 from bot.store import ConversationRecord, MessageRecord
 from bot.web.chat_models import (
     AnswerOut,
@@ -32,11 +32,10 @@ from bot.web.chat_models import (
     SessionOut,
 )
 from bot.web.chat_page import page_labels
-from bot.web.dispatch import handle_message
 from bot.web.errors import ApiError
 from bot.web.sse import KEEPALIVE_S, POLL_S, comment_frame, event_frame, retry_frame, wait_for
 from bot.web.state import Services, services
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def post_message(body: MessageIn, request: Request) -> AnswerOut:
     _authorise(app, body)
     text = _checked_text(app, body.text)
     message = _incoming(body.session_id, body.client_message_id, text, "text")
-    return _answer(app, handle_message(app, message), message.message_id)
+    return _answer(app, app.dispatcher.handle(message), message.message_id)
 
 
 @router.post("/handoff", response_model=AnswerOut, responses=_errors)
@@ -81,7 +80,7 @@ def request_handoff(body: HandoffIn, request: Request) -> AnswerOut:
     _authorise(app, body)
     text = page_labels().get("handoff", "转人工")
     message = _incoming(body.session_id, body.client_message_id, text, "handoff_request")
-    return _answer(app, handle_message(app, message), message.message_id)
+    return _answer(app, app.dispatcher.handle(message), message.message_id)
 
 
 @router.post(
@@ -105,7 +104,7 @@ def post_feedback(body: FeedbackIn, request: Request) -> FeedbackOut:
         kind="feedback",
         payload=f"{body.value}:{body.message_id}",
     )
-    result = handle_message(app, message)
+    result = app.dispatcher.handle(message)
     answer = _answer(app, result, message.message_id) if result.reply is not None else None
     return FeedbackOut(ok=True, reply=answer.reply if answer else None)
 
@@ -225,8 +224,7 @@ def _conversation(app: Services, session_id: str) -> ConversationRecord | None:
 
 
 def _is_reply_in(app: Services, conversation: ConversationRecord, message_id: int) -> bool:
-    following = app.store.messages_after(conversation.id, message_id - 1)
-    return bool(following) and following[0].id == message_id and following[0].direction == "out"
+    return app.store.reply_in(conversation.id, message_id) is not None
 
 
 def _answer(app: Services, result: HandleResult, channel_message_id: str) -> AnswerOut:

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.dispatcher import HANDOFF_NOTICE_MODE, WAITING_NOTICE_MODE
 from bot.messages import Reply
+from bot.service.dispatcher import HANDOFF_NOTICE_MODE, WAITING_NOTICE_MODE
 from bot.store import MessageRecord
 from knowledge.types import Citation
 

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 import prompts
 from bot.web.state import services
-from knowledge.errors import SettingsError
+from config.errors import SettingsError
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 

@@ -33,7 +33,7 @@ from bot.web.auth import (
 from bot.web.console_actions import ActionRefused, StaffDesk
 from bot.web.login import render
 from bot.web.state import services
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 DONE_KEYS = ("claimed", "released", "resolved", "replied", "reply_repeat", "faq", "retried")
 TOKEN_CHARS = 128

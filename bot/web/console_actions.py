@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import prompts
-from bot.dispatcher import conversation_key
 from bot.messages import ReplyKind, utcnow
+from bot.service.dispatcher import conversation_key
+from bot.service.events import StaffReplied
 from bot.store import ConversationRecord, FormUse, HandoffRecord, QueuedReply
 from bot.web.auth import StaffUser, console_text
 from bot.web.state import Services
-from knowledge.errors import StoreError, StoreUnavailable
+from config.errors import StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,9 @@ class StaffDesk:
         queued = self.store.queue_reply(conversation.id, text, author=author or kind, mode=mode, form=form)
         if not queued.repeated:
             self.app.outbox.wake()
+            if kind == "staff":
+                event = StaffReplied(conversation.id, conversation.channel, author or kind, queued.message.id)
+                self.app.events.publish(event)
         return queued
 
     def _forget_old_tokens(self) -> None:

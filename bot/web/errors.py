@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from knowledge.errors import (
+from config.errors import (
     EdgeRejected,
     KnowledgeBaseError,
     QuestionError,

@@ -7,19 +7,19 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from bot.channels.base import ChannelRegistry
-from bot.channels.webchat import ChatSessions
-from bot.kb_holder import KnowledgeBaseHolder
-from bot.kb_jobs import KnowledgeJobs
+from bot.channels.webchat import ChatSessions, ChatSignals
+from bot.service.channels import ChannelRegistry
+from bot.service.events import EventBus
+from bot.service.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_jobs import KnowledgeJobs
+from bot.service.metrics import Metrics
 from bot.store import Store
-from bot.web.metrics import Metrics
-from bot.web.sse import ChatSignals
 from bot.web.warmup import KnowledgeBaseWarmup
 from config.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.dispatcher import Dispatcher
-    from bot.outbox import Outbox
+    from bot.service.dispatcher import Dispatcher
+    from bot.service.outbox import Outbox
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Services:
     dispatcher: Dispatcher
     outbox: Outbox
     channels: ChannelRegistry
+    events: EventBus
     signals: ChatSignals
     sessions: ChatSessions
     metrics: Metrics

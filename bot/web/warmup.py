@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from bot.kb_holder import KnowledgeBaseHolder
-from knowledge.errors import StdbotError
+from bot.service.kb_holder import KnowledgeBaseHolder
+from config.errors import StdbotError
 
 WARM_UP_QUESTION = "企业标准需要公开吗"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from config.errors import LoaderError
 from ingest.documents import SourceDocument
 from ingest.loaders.docx import load_docx
 from ingest.loaders.faq import load_faq
 from ingest.loaders.html import load_html
 from ingest.loaders.markdown import load_markdown
 from ingest.loaders.pdf import load_pdf
-from knowledge.errors import LoaderError
 
 LOADERS: dict[str, Callable[[Path], SourceDocument]] = {
     ".md": load_markdown,

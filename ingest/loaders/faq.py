@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.errors import LoaderError
 from ingest.documents import FaqPair, SourceDocument, clean_stem, decode_text, filename_date
-from knowledge.errors import LoaderError
 
 QUESTION = ("question", "q", "问题", "问", "标准问题", "提问", "常见问题")
 ANSWER = ("answer", "a", "答案", "答", "标准答案", "回答", "答复", "解答")

@@ -10,8 +10,8 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
+from config.errors import LoaderError
 from ingest.documents import Block, SourceDocument, make_document
-from knowledge.errors import LoaderError
 
 NO_TEXT = "PDF 没有文本层（可能是扫描件），请先做 OCR / PDF has no text layer (scanned?)"
 ENCRYPTED = "PDF 已加密，请先去除密码 / PDF is encrypted: remove the password first"

@@ -18,14 +18,15 @@ from sqlalchemy.pool import NullPool
 from support.recording_server import RecordingServer
 
 import prompts
-from bot.channels import ChannelRegistry
-from bot.dispatcher import AnswerSource, Dispatcher, HandleResult, conversation_key, memory_key
-from bot.handoff import HandoffPolicy
-from bot.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
-from bot.locks import ConversationLocks
 from bot.messages import DeliveryResult, IncomingKind, IncomingMessage, Reply
-from bot.notify import StaffNotifier
-from bot.outbox import Outbox
+from bot.service.channels import ChannelRegistry
+from bot.service.dispatcher import AnswerSource, Dispatcher, HandleResult, conversation_key, memory_key
+from bot.service.events import EventBus, HandoffOpened
+from bot.service.handoff import HandoffPolicy
+from bot.service.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
+from bot.service.locks import ConversationLocks
+from bot.service.notify import StaffNotifier
+from bot.service.outbox import Outbox
 from bot.store import ConversationRecord, Store
 from config.settings import HandoffSettings, NotifySettings, Settings
 from ingest.build import build_knowledge_base
@@ -126,8 +127,10 @@ class Flow:
         self.count = 0
 
     def make(self, source: AnswerSource) -> Dispatcher:
+        events = EventBus()
+        events.subscribe(HandoffOpened, self.notifier.on_handoff_opened)
         return Dispatcher(
-            self.store, source, self.policy, self.outbox, self.locks, self.notifier, clock=lambda: self.now
+            self.store, source, self.policy, self.outbox, self.locks, events=events, clock=lambda: self.now
         )
 
     def say(
@@ -259,7 +262,7 @@ def test_a_crash_while_answering_loses_nothing(
     store: Store, store_url: str, staff_robot: RecordingServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     flow = flow_for(store, store_url, BrokenSource(), staff_robot)
-    with caplog.at_level(logging.ERROR, logger="bot.dispatcher"):
+    with caplog.at_level(logging.ERROR, logger="bot.service.dispatcher"):
         result = flow.say("强制性标准必须执行吗")
     assert result.handed_off and result.reason == "error" and result.reply is not None
     assert result.reply.text.startswith(prompts.load("handoff_error"))

@@ -22,7 +22,7 @@ from bot.channels.edge import (
 )
 from bot.store import Store
 from bot.web.errors import install_error_handlers
-from knowledge.errors import EdgeRejected
+from config.errors import EdgeRejected
 
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 import prompts
-from bot.handoff import REASONS, HandoffPolicy, StaffHours, parse_feedback, reason_label
 from bot.messages import IncomingKind, IncomingMessage
+from bot.service.handoff import REASONS, HandoffPolicy, StaffHours, parse_feedback, reason_label
 from config.settings import HandoffSettings
 from knowledge.types import Answer
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb_jobs import KnowledgeJobs
+from bot.service.kb_jobs import KnowledgeJobs
 from bot.store import Store
+from config.errors import ReloadRefused
 from config.settings import Settings
 from ingest.build import build_knowledge_base
 from knowledge.embeddings import UniversalSentenceEncoder
-from knowledge.errors import ReloadRefused
 from knowledge.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]

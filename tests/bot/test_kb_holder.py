@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
+from config.errors import KnowledgeBaseError
 from config.settings import Settings
 from ingest.build import build_knowledge_base
 from knowledge.embeddings import UniversalSentenceEncoder
-from knowledge.errors import KnowledgeBaseError
 from knowledge.registry import Registry
 from knowledge.version_files import CHUNKS_FILE
 
@@ -115,7 +115,7 @@ def test_a_version_that_cannot_be_opened_keeps_the_old_one(
     assert holder.current()[0].version == 1
     Registry(data_dir).activate(3)
     clock.now += CHECK_S
-    with caplog.at_level(logging.ERROR, logger="bot.kb_holder"):
+    with caplog.at_level(logging.ERROR, logger="bot.service.kb_holder"):
         kb, answerer = holder.current()
     assert kb.version == 1 and answerer.ask("企业标准要公开吗").mode == "faq"
     assert "reload failed" in caplog.text

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb_sources import DRAFTS_FILE, plan_sources, safe_upload_name, save_upload, write_drafts_sheet
+from bot.service.kb_sources import (
+    DRAFTS_FILE,
+    plan_sources,
+    safe_upload_name,
+    save_upload,
+    write_drafts_sheet,
+)
 from bot.store import FaqDraftRecord
+from config.errors import UploadRejected
 from ingest.loaders.faq import load_faq
-from knowledge.errors import UploadRejected
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.locks import LOCK_BUCKETS, ConversationLocks
-from knowledge.errors import SettingsError
+from bot.service.locks import LOCK_BUCKETS, ConversationLocks
+from config.errors import SettingsError
 
 HOLD_S = 0.5
 

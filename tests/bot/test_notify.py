@@ -11,7 +11,7 @@ import pytest
 from support.races import together
 from support.recording_server import RecordingServer
 
-from bot.notify import MAX_ATTEMPTS, HandoffAlert, StaffNotifier
+from bot.service.notify import MAX_ATTEMPTS, HandoffAlert, StaffNotifier
 from bot.store import Store
 from config.settings import NotifySettings, Settings
 
@@ -193,7 +193,7 @@ def test_failures_are_logged_retried_and_then_dropped(
     notifier = wecom_notifier(wecom, store)
     wecom.script((500, {"error": "down"}), (200, {"errcode": 45009, "errmsg": "api freq out of limit"}))
     notifier.notify(alert(5))
-    with caplog.at_level(logging.WARNING, logger="bot.notify"):
+    with caplog.at_level(logging.WARNING, logger="bot.service.notify"):
         assert notifier.flush() == 0
         assert notifier.flush() == 0
     assert "HTTP 500" in caplog.text and "45009" in caplog.text
@@ -215,7 +215,7 @@ def test_an_unreachable_target_never_raises(store: Store, caplog: pytest.LogCapt
     settings = NotifySettings.model_validate({"wecom_webhook_url": f"{url}/hook", "timeout_s": 1})
     notifier = StaffNotifier(settings, store)
     notifier.notify(alert())
-    with caplog.at_level(logging.WARNING, logger="bot.notify"):
+    with caplog.at_level(logging.WARNING, logger="bot.service.notify"):
         assert notifier.flush() == 0
     assert "failed" in caplog.text
 

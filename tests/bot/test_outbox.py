@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.channels import ChannelRegistry
 from bot.messages import DeliveryResult, IncomingMessage, Reply, utcnow
-from bot.outbox import Outbox, backoff_delay
+from bot.service.channels import ChannelRegistry
+from bot.service.outbox import Outbox, backoff_delay
 from bot.store import Store
-from knowledge.errors import SettingsError, StoreError
+from config.errors import SettingsError, StoreError
 from knowledge.types import Citation
 
 CHANNEL = "testchat"

@@ -11,7 +11,7 @@ from browser.conftest import ANSWER_TIMEOUT_MS, ChatPage, ServedHotline, require
 import prompts
 from bot.channels.webchat import CHANNEL
 from bot.messages import Reply
-from bot.outbox import Outbox
+from bot.service.outbox import Outbox
 from bot.store import ConversationRecord, Store
 from bot.web.chat_page import page_labels
 

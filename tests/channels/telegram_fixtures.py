@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from support.telegram_platform import TOKEN, BotApi, OfflineBotRequest
 from web.conftest import services_of, web_settings
 
-from bot.channels import platforms, telegram
-from bot.channels.platforms import Platform, PlatformContext
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.channels import telegram
+from bot.channels.base import Platform, PlatformContext
+from bot.channels.platforms import PlatformFactory
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.web.app import create_app
 from bot.web.state import Services
 from config.settings import Settings, TelegramSettings
@@ -32,8 +32,8 @@ def telegram_settings(kb_dir: Path, database: Path, **telegram_fields: Any) -> S
     return web_settings(kb_dir, database).model_copy(update={"telegram": TelegramSettings(**fields)})
 
 
-def offline_platforms(monkeypatch: pytest.MonkeyPatch, api: BotApi, made: list[Platform]) -> None:
-    """Make the app build only the Telegram platform, talking to `api`; `made` collects it."""
+def offline_telegram(api: BotApi, made: list[Platform]) -> PlatformFactory:
+    """A factory of the Telegram platform talking to `api`; `made` collects what it builds."""
 
     def factory(context: PlatformContext) -> Platform | None:
         found = telegram.platform(context, request=OfflineBotRequest(api))
@@ -41,7 +41,7 @@ def offline_platforms(monkeypatch: pytest.MonkeyPatch, api: BotApi, made: list[P
             made.append(found)
         return found
 
-    monkeypatch.setattr(platforms, "platform_factories", lambda: (factory,))
+    return factory
 
 
 @dataclass
@@ -65,13 +65,10 @@ class TelegramApp:
         return self.services.outbox.run_once()
 
 
-def telegram_app(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings, holder: KnowledgeBaseHolder
-) -> Iterator[TelegramApp]:
+def telegram_app(settings: Settings, holder: KnowledgeBaseHolder) -> Iterator[TelegramApp]:
     api = BotApi()
     made: list[Platform] = []
-    offline_platforms(monkeypatch, api, made)
-    app = create_app(settings, holder=holder)
+    app = create_app(settings, holder=holder, platform_factories=(offline_telegram(api, made),))
     assert len(made) == 1
     yield TelegramApp(api, app, TestClient(app))
     for platform in made:

@@ -13,9 +13,9 @@ from support.telegram_platform import ALICE, BOB, GROUP_ID, TOKEN, BotApi, Offli
 from bot.channels.telegram_budget import ChatBudget
 from bot.channels.telegram_channel import MAX_CHARS, TelegramChannel
 from bot.channels.telegram_client import BotClient
-from bot.locks import ConversationLocks
 from bot.messages import IncomingMessage, Reply
-from bot.outbox import Outbox
+from bot.service.locks import ConversationLocks
+from bot.service.outbox import Outbox
 from bot.store import Store
 from config.settings import TelegramSettings
 from knowledge.types import Citation

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from channels.telegram_fixtures import offline_platforms, telegram_settings
+from channels.telegram_fixtures import offline_telegram, telegram_settings
 from fastapi.testclient import TestClient
 from support.telegram_platform import ALICE, TOKEN, ApiCall, BotApi, OfflineBotRequest, Updates
 from telegram import Update
@@ -16,8 +16,8 @@ from web.conftest import holder, kb_dir  # noqa: F401  (fixtures)
 
 from bot.channels.telegram_client import BotClient
 from bot.channels.telegram_polling import LEASE_KEY, OFFSET_KEY, Poller, PollingLease
-from bot.kb_holder import KnowledgeBaseHolder
-from bot.locks import ConversationLocks
+from bot.service.kb_holder import KnowledgeBaseHolder
+from bot.service.locks import ConversationLocks
 from bot.store import Store
 from bot.web.app import create_app
 from config.settings import TelegramSettings
@@ -103,7 +103,7 @@ def test_one_worker_polls_at_a_time_and_another_takes_over(
 def test_a_handler_failure_skips_the_update_but_a_store_outage_does_not(
     store: Store, store_url: str, workers: tuple[BotApi, list[Worker]]
 ) -> None:
-    from knowledge.errors import StoreUnavailable
+    from config.errors import StoreUnavailable
 
     api, made = workers
     worker = Worker(api, store, store_url, "worker-a")
@@ -131,7 +131,6 @@ def test_a_handler_failure_skips_the_update_but_a_store_outage_does_not(
 
 
 def test_the_app_answers_in_polling_mode_and_not_again_after_a_restart(
-    monkeypatch: pytest.MonkeyPatch,
     kb_dir: Path,  # noqa: F811
     holder: KnowledgeBaseHolder,  # noqa: F811
     tmp_path: Path,
@@ -140,8 +139,8 @@ def test_the_app_answers_in_polling_mode_and_not_again_after_a_restart(
     settings = telegram_settings(kb_dir, tmp_path / "stdbot.db", mode="polling", secret_token=None)
     question = Updates().private("企业标准需要自我声明公开吗")
     api.push(question)
-    offline_platforms(monkeypatch, api, [])
-    app = create_app(settings, holder=holder)
+    telegram_only = (offline_telegram(api, []),)
+    app = create_app(settings, holder=holder, platform_factories=telegram_only)
     with TestClient(app) as client:
         assert client.post("/telegram/webhook", json=question).status_code == 404  # no webhook in this mode
         [answer] = api.wait_sent(1, ALICE["id"])
@@ -150,7 +149,7 @@ def test_the_app_answers_in_polling_mode_and_not_again_after_a_restart(
     assert store.channel_state(OFFSET_KEY) == str(question["update_id"] + 1)  # written before stopping
     api.push(question)  # as if Telegram never saw the offset confirmed before the restart
     api.calls.clear()
-    restarted = create_app(settings, holder=holder)
+    restarted = create_app(settings, holder=holder, platform_factories=telegram_only)
     with TestClient(restarted):
         first_fetch = wait_for(lambda: api.called("getUpdates"))
     assert first_fetch[0].params["offset"] == question["update_id"] + 1

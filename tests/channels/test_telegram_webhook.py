@@ -14,7 +14,7 @@ from support.telegram_platform import ALICE, BOB, BOT_ID, GROUP_ID, Updates, bot
 from web.conftest import holder, kb_dir  # noqa: F401  (fixtures)
 
 import prompts
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import ConversationRecord, MessageRecord
 
 QUESTION = "企业标准需要自我声明公开吗"
@@ -22,13 +22,12 @@ QUESTION = "企业标准需要自我声明公开吗"
 
 @pytest.fixture
 def tg(
-    monkeypatch: pytest.MonkeyPatch,
     kb_dir: Path,  # noqa: F811
     holder: KnowledgeBaseHolder,  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[TelegramApp]:
     settings = telegram_settings(kb_dir, tmp_path / "stdbot.db", edge={"max_body_bytes": 4096})
-    yield from telegram_app(monkeypatch, settings, holder)
+    yield from telegram_app(settings, holder)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from web.console_support import add_account, hidden, logged_in
 
 import prompts
 from bot.channels.wechat_kf import chat_id, cursor_key, split_chat_id
-from bot.locks import LOCK_BUCKETS
+from bot.service.locks import LOCK_BUCKETS
 from bot.store import Store
 from bot.web.app import create_app
 from config.settings import Settings

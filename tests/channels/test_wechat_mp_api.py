@@ -31,8 +31,8 @@ from support.wechat_platform import WechatApiServer
 from web.conftest import holder, kb_dir, services_of  # noqa: F401
 
 from bot.channels.wechat_mp import CHANNEL, reply_pieces
-from bot.kb_holder import KnowledgeBaseHolder
 from bot.messages import DeliveryResult, Reply
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import DeliveryRecord, Store
 
 LLM_QUESTION = "采标里IDT和MOD啥区别"

@@ -16,7 +16,7 @@ from web.conftest import holder, kb_dir, services_of  # noqa: F401
 
 import prompts
 from bot.channels.wechat_mp import CHANNEL
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import Store
 
 MENU = {"FAQ_BENCHMARK": "什么是对标达标？"}

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from support.wechat_platform import PlatformCrypto, WechatPlatform, fields_of, xml_of
 
 from bot.channels.wechat_mp_crypto import CallbackQuery, MpEnvelope
+from config.errors import EdgeRejected
 from config.settings import WechatSettings
-from knowledge.errors import EdgeRejected
 
 # The official sample (WXBizMsgCrypt, Sample.cs / WXBizMsgCryptTest.java).
 TOKEN = "QDG6eK"

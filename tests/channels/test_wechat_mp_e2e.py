@@ -26,7 +26,7 @@ from web.conftest import holder, kb_dir, services_of  # noqa: F401
 from web.console_support import add_account, hidden, logged_in
 
 from bot.channels.wechat_mp import CHANNEL
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from bot.channels import ChannelRegistry
 from bot.channels.wechat_mp_passive import (
     REST_DELAY_S,
     Outcome,
@@ -18,7 +17,8 @@ from bot.channels.wechat_mp_passive import (
     hold_seconds,
 )
 from bot.messages import DeliveryResult, IncomingMessage, Reply, utcnow
-from bot.outbox import Outbox
+from bot.service.channels import ChannelRegistry
+from bot.service.outbox import Outbox
 from bot.store import Store
 
 CHANNEL = "wechat_mp"

@@ -26,7 +26,7 @@ from support.wechat_platform import Delivered, WechatApiServer
 from web.conftest import holder, kb_dir, services_of  # noqa: F401
 
 from bot.channels.wechat_mp import CHANNEL
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import DeliveryRecord, Store
 
 QUESTION = "采标里IDT和MOD啥区别"

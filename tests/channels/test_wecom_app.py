@@ -44,8 +44,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.channels.qyapi import QyapiClient, SentPieces
 from bot.channels.wecom_app import TEXT_LIMIT_BYTES, WecomAppChannel
-from bot.locks import ConversationLocks
 from bot.messages import Reply
+from bot.service.locks import ConversationLocks
 from bot.store import Store
 from bot.web.app import create_app
 from config.settings import Settings

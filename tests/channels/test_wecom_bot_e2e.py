@@ -16,7 +16,7 @@ from support.wecom_platform import RESPONSE_PATH, WecomBotPlatform
 from web.conftest import LiveServer, holder, kb_dir, live_server, services_of
 from web.console_support import add_account, logged_in
 
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import DeliveryRecord
 from bot.web.app import create_app
 

@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,9 @@ from support.recording_server import RecordingServer
 from support.wecom_platform import OFFICIAL, WecomCrypt
 from web.conftest import holder, kb_dir
 
-from bot.channels import platforms, wecom_bot
-from bot.channels.platforms import PlatformContext
+from bot.channels import wecom_bot
+from bot.channels.base import PlatformContext
+from bot.channels.platforms import PLATFORM_FACTORIES
 from bot.channels.wecom_bot_crypto import WecomCipher
 from bot.channels.wecom_bot_messages import (
     STREAM_CONTENT_BYTES,
@@ -28,11 +30,10 @@ from bot.channels.wecom_bot_messages import (
     question_of,
     stream_id_for,
 )
-from bot.kb_holder import KnowledgeBaseHolder
-from bot.locks import ConversationLocks
-from bot.store import Store
+from bot.service.hotline import build_hotline
+from bot.service.kb_holder import KnowledgeBaseHolder
+from config.errors import EdgeRejected, SettingsError
 from config.settings import Settings
-from knowledge.errors import EdgeRejected, SettingsError
 
 __all__ = ["holder", "kb_dir"]
 
@@ -190,17 +191,17 @@ def test_content_is_kept_within_the_platforms_limit() -> None:
 
 
 def test_the_channel_is_off_without_a_token_and_needs_its_key(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    locks = ConversationLocks(store.url)
+    settings = Settings(data_dir=tmp_path, database={"url": f"sqlite:///{tmp_path / 'db.sqlite'}"})
+    hotline = build_hotline(settings)
     try:
-        assert wecom_bot.platform(PlatformContext(Settings(data_dir=tmp_path), store, locks)) is None
-        assert wecom_bot.platform in platforms.platform_factories()
+        context = PlatformContext(settings, hotline.store, hotline.locks, hotline.dispatcher, hotline.outbox)
+        assert wecom_bot.platform(context) is None
+        assert wecom_bot.platform in PLATFORM_FACTORIES
         missing_key = Settings(data_dir=tmp_path, wecom_bot={"token": TOKEN})
         with pytest.raises(SettingsError, match=r"wecom_bot\.aes_key"):
-            wecom_bot.platform(PlatformContext(missing_key, store, locks))
+            wecom_bot.platform(replace(context, settings=missing_key))
     finally:
-        locks.close()
-        store.close()
+        hotline.stop()
 
 
 # --- the edge, through the app ---------------------------------------------------------------------

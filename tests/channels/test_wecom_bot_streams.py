@@ -31,9 +31,9 @@ import prompts
 from bot.channels.wecom_bot_answers import LATE_ANSWER
 from bot.channels.wecom_bot_delivery import ResponseUrls, WecomBotChannel
 from bot.channels.wecom_bot_streams import Refresh, StreamBook, StreamState, StreamTexts
-from bot.kb_holder import KnowledgeBaseHolder
-from bot.locks import ConversationLocks
 from bot.messages import IncomingMessage, Reply
+from bot.service.kb_holder import KnowledgeBaseHolder
+from bot.service.locks import ConversationLocks
 from bot.store import Store
 from config.settings import Settings
 

@@ -17,7 +17,7 @@ from support.processes import free_port
 from support.wechat_platform import WechatPlatform
 from web.conftest import ALWAYS_OPEN, SECRET
 
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.web.app import create_app
 from config.settings import Settings
 

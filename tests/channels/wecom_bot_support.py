@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from support.wecom_platform import WecomBotPlatform
 from web.conftest import ALWAYS_OPEN, SECRET, services_of
 
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import ConversationRecord, MessageRecord, Store
 from bot.web.app import create_app
 from config.settings import Settings

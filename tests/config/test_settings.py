@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from config.errors import SettingsError
 from config.settings import load_settings
-from knowledge.errors import SettingsError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "stdbot.example.toml"
 

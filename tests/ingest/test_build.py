@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from config.errors import KnowledgeBaseError
 from config.settings import EmbeddingSettings, Settings
 from ingest.build import build_knowledge_base
 from knowledge.embeddings import UniversalSentenceEncoder
-from knowledge.errors import KnowledgeBaseError
 from knowledge.kb import open_knowledge_base
 from knowledge.registry import Registry
 

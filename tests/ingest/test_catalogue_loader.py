@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from config.errors import LoaderError
 from ingest.catalogue_chunks import catalogue_chunks
 from ingest.catalogue_columns import (
     looks_like_adoption_map,
@@ -19,7 +20,6 @@ from ingest.catalogue_columns import (
 from ingest.catalogue_loader import Adoption, load_catalogue_file, merge_adoptions
 from knowledge.catalogue import Catalogue
 from knowledge.catalogue_answer import describe_lookup
-from knowledge.errors import LoaderError
 from knowledge.types import CatalogueRecord
 
 CATALOGS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "catalogs"

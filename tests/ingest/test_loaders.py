@@ -9,10 +9,10 @@ import docx
 import pytest
 from openpyxl import Workbook
 
+from config.errors import LoaderError
 from ingest.documents import kind_from_title
 from ingest.loaders import load_document
 from ingest.loaders.faq import load_faq
-from knowledge.errors import LoaderError
 
 LAW_MD = """# 中华人民共和国示例法
 

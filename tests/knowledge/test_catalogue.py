@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from config.errors import KnowledgeBaseError, StandardNumberError
 from knowledge.catalogue import Catalogue, adoption_entry, split_adoption_entry
 from knowledge.catalogue_answer import describe_lookup, not_found_text
-from knowledge.errors import KnowledgeBaseError, StandardNumberError
 from knowledge.standard_numbers import find_standard_numbers, parse_standard_number
 from knowledge.types import CatalogueRecord
 

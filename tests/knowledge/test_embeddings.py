@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from config.errors import SettingsError
 from config.settings import EmbeddingSettings
 from knowledge.embeddings import SentenceTransformerEmbeddings, UniversalSentenceEncoder, build_embeddings
-from knowledge.errors import SettingsError
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from config.errors import StdbotError
 from config.settings import Settings
 from ingest.build import build_knowledge_base
 from knowledge.chain import Answerer
 from knowledge.embeddings import UniversalSentenceEncoder
-from knowledge.errors import StdbotError
 from knowledge.eval_dialogues import DialogueTurn, check_turn
 from knowledge.eval_faq import FaqPair, FaqResult, chosen_faq, faq_metrics
 from knowledge.evaluation import is_passage_list

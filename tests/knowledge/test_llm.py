@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 from support.openai_server import FakeOpenAIServer, Reply
 
+from config.errors import LLMError
 from config.settings import LLMSettings
-from knowledge.errors import LLMError
 from knowledge.llm import (
     build_chat_model,
     build_messages,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.errors import KnowledgeBaseError
+from config.errors import KnowledgeBaseError
 from knowledge.registry import Registry, VersionInfo
 
 

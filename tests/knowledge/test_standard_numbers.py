@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from knowledge.errors import StandardNumberError
+from config.errors import StandardNumberError
 from knowledge.standard_numbers import (
     INDUSTRY_CODES,
     PROVINCE_CODES,

@@ -15,7 +15,7 @@ from support.races import in_processes, together, wait_until_blocked
 from bot.messages import IncomingMessage
 from bot.store import ConversationRecord, FormUse, Store
 from bot.store.models import DeliveryRow, FormTokenRow, MessageRow
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 TOKEN = "tok-7f3a9c2e1b"
 ANSWER = "您好，企业标准需要在企业标准信息公共服务平台上自我声明公开。"

@@ -9,7 +9,7 @@ import pytest
 from support.races import together
 
 from bot.store import HandoffAlert, Store
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 MINUTE_AGO = NOW - timedelta(minutes=1)

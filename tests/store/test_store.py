@@ -20,8 +20,8 @@ from bot.messages import IncomingMessage
 from bot.store import FormUse, Store
 from bot.store.migrate import alembic_config
 from bot.store.models import Base, ConversationRow, MessageRow
+from config.errors import StoreError, StoreUnavailable
 from config.settings import load_settings
-from knowledge.errors import StoreError, StoreUnavailable
 from knowledge.types import Citation
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

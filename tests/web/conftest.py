@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from support.processes import SAMPLE, free_port
 
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.web.app import create_app
 from bot.web.state import Services
 from config.settings import Settings

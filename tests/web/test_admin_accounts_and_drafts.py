@@ -12,7 +12,7 @@ from web.conftest import services_of
 from web.console_support import PASSWORD, add_account, logged_in, login
 
 from bot.web.passwords import verify_password
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 MARKUP = "<script>alert(1)</script>"
 

@@ -18,9 +18,9 @@ from support.processes import ROOT
 from web.conftest import services_of, web_settings
 from web.console_support import add_account, logged_in
 
-from bot.kb_holder import KnowledgeBaseHolder
-from bot.kb_jobs import LOCK_FILE, STATUS_FILE, JobLock, JobStatus
-from bot.kb_sources import DRAFTS_FILE
+from bot.service.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_jobs import LOCK_FILE, STATUS_FILE, JobLock, JobStatus
+from bot.service.kb_sources import DRAFTS_FILE
 from bot.web.app import create_app
 from knowledge.registry import Registry
 

@@ -17,12 +17,11 @@ from pydantic import ValidationError
 from support.processes import free_port
 from web.conftest import LiveServer, services_of
 
-from bot.channels.webchat import CHANNEL
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.channels.webchat import CHANNEL, ChatSignals
 from bot.messages import Reply
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import ConversationRecord, Store
 from bot.web.app import create_app
-from bot.web.sse import ChatSignals
 from config.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[2] / "bot" / "web" / "static"

@@ -17,8 +17,8 @@ from web.conftest import LiveServer, services_of
 from web.test_chat_api import ask, conversation, new_session, read_events
 
 import prompts
-from bot.dispatcher import conversation_key
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.dispatcher import conversation_key
+from bot.service.kb_holder import KnowledgeBaseHolder
 
 SAMPLE_FAQ = Path(__file__).resolve().parents[2] / "data" / "sample" / "faq.csv"
 # Close to the FAQ about making an enterprise standard, but it asks about filing one (备案 is not 制定).

@@ -14,7 +14,7 @@ from support.races import together
 from web.conftest import services_of
 from web.console_support import add_account, chat_user_asks_for_person, hidden, history, logged_in
 
-from bot.kb_holder import KnowledgeBaseHolder
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import DeliveryRecord
 from bot.web.app import create_app
 from config.settings import Settings

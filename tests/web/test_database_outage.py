@@ -23,12 +23,12 @@ from web.conftest import ALWAYS_OPEN, SECRET, LiveServer, services_of
 from web.test_chat_api import ask, new_session, read_events
 
 from bot.channels.webchat import CHANNEL
-from bot.locks import ConversationLocks
 from bot.messages import Reply
-from bot.outbox import Outbox
+from bot.service.locks import ConversationLocks
+from bot.service.outbox import Outbox
 from bot.store import Store
+from config.errors import StoreUnavailable
 from config.settings import Settings
-from knowledge.errors import StoreUnavailable
 
 REQUEST_BOUND_S = 30.0  # a request still unanswered by then hangs, and fails the test
 WAIT_S = 30.0
@@ -73,7 +73,9 @@ def wait_until(what: str, done: Callable[[], bool]) -> None:
 
 
 def outbox_failures(caplog: pytest.LogCaptureFixture) -> int:
-    return sum(1 for r in caplog.records if r.name == "bot.outbox" and r.message == "outbox run failed")
+    return sum(
+        1 for r in caplog.records if r.name == "bot.service.outbox" and r.message == "outbox run failed"
+    )
 
 
 def test_a_database_restart_during_traffic_fails_cleanly_and_loses_nothing(
@@ -195,4 +197,4 @@ def test_the_proxy_refuses_while_cut_and_forwards_after_restore(database: Proxie
 
 @pytest.fixture(autouse=True)
 def _outbox_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.outbox")
+    caplog.set_level(logging.INFO, logger="bot.service.outbox")

@@ -10,13 +10,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from web.conftest import services_of, web_settings
 
-from bot.channels.base import ChannelRegistry
-from bot.kb_holder import KnowledgeBaseHolder
 from bot.messages import DeliveryResult, IncomingMessage, Reply
-from bot.outbox import Outbox
+from bot.service.channels import ChannelRegistry
+from bot.service.events import EventBus
+from bot.service.kb_holder import KnowledgeBaseHolder
+from bot.service.metrics import Metrics
+from bot.service.outbox import Outbox
 from bot.store import Store
 from bot.web.app import create_app
-from bot.web.metrics import MeteredChannel, Metrics
 
 
 def metric(text: str, name: str, labels: str = "") -> float | None:
@@ -104,8 +105,9 @@ class RefusingChannel:
 def test_failed_deliveries_are_counted(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     store.migrate()
-    metrics = Metrics()
-    outbox = Outbox(store, ChannelRegistry([MeteredChannel(RefusingChannel(), metrics)]))
+    events = EventBus()
+    metrics = Metrics().listen(events)
+    outbox = Outbox(store, ChannelRegistry([RefusingChannel()]), events=events)
     message = IncomingMessage(
         channel="refusing", chat_id="chat-1", user_id="u", message_id="m-1", text="你好"
     )

@@ -14,8 +14,8 @@ from bot.store import Store
 from bot.web.app import create_app_from_env
 from bot.web.bootstrap import ADMIN_USERNAME, ensure_admin, ensure_secret_key, secret_key_file
 from bot.web.passwords import hash_password, needs_rehash, one_time_password, verify_password
+from config.errors import SettingsError
 from config.settings import Settings
-from knowledge.errors import SettingsError
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 from bot.store.models import Base
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 VERSION_TABLE = "alembic_version"
 

@@ -1,5 +1,5 @@
 """/admin/faq: FAQ drafts staff saved from their replies. An admin edits the wording and approves (the
-draft goes into every build from then on, as the sheet bot.kb_sources.DRAFTS_FILE) or rejects it; an
+draft goes into every build from then on, as the sheet bot.service.kb_sources.DRAFTS_FILE) or rejects it; an
 approved draft can be withdrawn again."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.datastructures import URL
 from bot.web.auth import Admin, AdminPost, StaffUser, console_text
 from bot.web.login import render
 from bot.web.state import services
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 

@@ -1,6 +1,6 @@
 """/admin/kb: knowledge-base versions with their golden-set figures beside the active one, building a
 new version from uploaded files (progress live), evaluation, activation behind the release gate, and
-rollback. The work itself is bot.kb_jobs.KnowledgeJobs; this module turns forms into its calls."""
+rollback. The work itself is bot.service.kb_jobs.KnowledgeJobs; this module turns forms into its calls."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from bot.kb_jobs import JobStatus, KnowledgeJobs
-from bot.kb_sources import save_upload
+from bot.service.kb_jobs import JobStatus, KnowledgeJobs
+from bot.service.kb_sources import save_upload
 from bot.web.auth import Admin, AdminPost, StaffUser, console_text
 from bot.web.login import render
 from bot.web.state import services
-from knowledge.errors import ReloadRefused, StdbotError, UploadRejected
+from config.errors import ReloadRefused, StdbotError, UploadRejected
 from knowledge.registry import VersionInfo
 from knowledge.version_eval import GATE_METRIC, GoldenSet
 

@@ -16,7 +16,7 @@ from bot.web.auth import Admin, AdminPost, StaffUser, console_text
 from bot.web.login import render
 from bot.web.passwords import hash_password, one_time_password
 from bot.web.state import services
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.handoff import HandoffDecision, HandoffPolicy, parse_feedback
-from bot.locks import ConversationLocks
 from bot.messages import IncomingMessage, Reply, ReplyKind, utcnow
-from bot.notify import HandoffAlert, StaffNotifier
-from bot.outbox import Outbox
+from bot.service.events import Answered, EventBus, HandoffOpened, MessageReceived
+from bot.service.handoff import HandoffDecision, HandoffPolicy, parse_feedback
+from bot.service.locks import ConversationLocks
+from bot.service.outbox import Outbox
 from bot.store import ConversationRecord, HandoffRecord, MessageRecord, Store
 from knowledge.types import Answer
 
@@ -67,8 +67,8 @@ class Dispatcher:
         handoff: HandoffPolicy,
         outbox: Outbox,
         locks: ConversationLocks,
-        notifier: StaffNotifier | None = None,
         *,
+        events: EventBus | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -76,20 +76,22 @@ class Dispatcher:
         self.handoff = handoff
         self.outbox = outbox
         self.locks = locks
-        self.notifier = notifier
+        self.events = events or EventBus()
         self._clock = clock
 
     def handle(self, message: IncomingMessage, *, hold_delivery_s: float = 0.0) -> HandleResult:
         """Handle one message; a message seen before (same channel and message id) is not answered again.
         With `hold_delivery_s` the caller delivers the reply itself (see Outbox.enqueue)."""
+        received = time.perf_counter()
         inbound = self.store.record_inbound(message)
         conversation_id = inbound.conversation.id
         if inbound.duplicate:
             log.info("duplicate message %s:%s ignored", message.channel, message.message_id)
             return HandleResult(conversation_id, True, None, False, None)
+        self.events.publish(MessageReceived(message.channel, message.kind, conversation_id))
         with self.locks.hold(conversation_key(conversation_id)):
             conversation = self.store.conversation(conversation_id)
-            return _Turn(self, message, inbound.message, conversation, hold_delivery_s).run()
+            return _Turn(self, message, inbound.message, conversation, hold_delivery_s, received).run()
 
 
 class _Turn:
@@ -102,12 +104,14 @@ class _Turn:
         stored: MessageRecord,
         conversation: ConversationRecord,
         hold_s: float,
+        received: float,
     ) -> None:
         self.d = dispatcher
         self.message = message
         self.stored = stored
         self.conversation = conversation
         self.hold_s = hold_s
+        self.received = received
         self.now = dispatcher._clock()
 
     def run(self) -> HandleResult:
@@ -156,10 +160,14 @@ class _Turn:
         latency_ms = (time.perf_counter() - started) * 1000
         decision = self.d.handoff.decide(self.message, answer, self.conversation, self.now)
         if decision.escalate:
-            return self._escalated(decision, answer, handoff, latency_ms)
+            result = self._escalated(decision, answer, handoff, latency_ms)
+            if answer is not None and result.reply is not None:
+                self._answered(answer)
+            return result
         assert answer is not None  # a text message without an answer always escalates ("error")
         self._save_streak(decision)
         reply, delivery_id = self._send(answer.text, "bot", answer=answer, latency_ms=latency_ms)
+        self._answered(answer)
         return HandleResult(self.conversation.id, False, reply, False, None, delivery_id)
 
     def _escalated(
@@ -174,7 +182,7 @@ class _Turn:
         handoff = existing or self.d.store.open_handoff(self.conversation.id, decision.reason)
         self._save_streak(decision)
         if existing is None:
-            self._alert_staff(handoff, answer)
+            self._handoff_opened(handoff, answer)
         text = "\n\n".join(p for p in (answer.text if answer else None, decision.notice) if p)
         if not text:
             return HandleResult(self.conversation.id, False, None, True, handoff.reason)
@@ -183,6 +191,10 @@ class _Turn:
         else:
             reply, delivery_id = self._send(text, "bot", answer=answer, latency_ms=latency_ms, escalated=True)
         return HandleResult(self.conversation.id, False, reply, True, handoff.reason, delivery_id)
+
+    def _answered(self, answer: Answer) -> None:
+        seconds = time.perf_counter() - self.received
+        self.d.events.publish(Answered(self.conversation.channel, self.conversation.id, seconds, answer.mode))
 
     def _save_streak(self, decision: HandoffDecision) -> None:
         if decision.new_streak != self.conversation.low_confidence_streak:
@@ -197,8 +209,7 @@ class _Turn:
         if feedback is None:
             log.warning("feedback without a valid payload: %r", self.message.payload)
             return False
-        following = self.d.store.messages_after(self.conversation.id, feedback.message_id - 1)
-        if not following or following[0].id != feedback.message_id or following[0].direction != "out":
+        if self.d.store.reply_in(self.conversation.id, feedback.message_id) is None:
             log.warning("feedback on message %s, not a reply in this conversation", feedback.message_id)
             return False
         self.d.store.record_feedback(feedback.message_id, feedback.value)
@@ -240,25 +251,24 @@ class _Turn:
         delivery = self.d.outbox.enqueue(reply, hold_s=self.hold_s)
         return reply, delivery.id
 
-    def _alert_staff(self, handoff: HandoffRecord, answer: Answer | None) -> None:
-        notifier = self.d.notifier
-        if notifier is None:
-            return
+    def _handoff_opened(self, handoff: HandoffRecord, answer: Answer | None) -> None:
+        """Tell whoever listens (the staff notifier, metrics); never fail the user's turn over it."""
         try:
             question, attempt = self._question_and_attempt(answer)
-            notifier.notify(
-                HandoffAlert(
-                    conversation_id=self.conversation.id,
-                    reason=handoff.reason,
-                    question=question,
-                    attempt=attempt,
-                    channel=self.conversation.channel,
-                    user=self.conversation.user_name or self.conversation.user_id,
-                    created_at=handoff.created_at,
-                )
+        except Exception:
+            log.exception("could not read the question of conversation %s", self.conversation.id)
+            question, attempt = self.message.text, None
+        self.d.events.publish(
+            HandoffOpened(
+                conversation_id=self.conversation.id,
+                channel=self.conversation.channel,
+                reason=handoff.reason,
+                question=question,
+                attempt=attempt,
+                user=self.conversation.user_name or self.conversation.user_id,
+                created_at=handoff.created_at,
             )
-        except Exception:  # staff are told by the console queue as well; never fail the user's turn
-            log.exception("could not queue the staff notification for conversation %s", self.conversation.id)
+        )
 
     def _question_and_attempt(self, answer: Answer | None) -> tuple[str, str | None]:
         """The user's question and the bot's answer to it, for staff. For a button or a 👎 they are the

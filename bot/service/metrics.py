@@ -1,4 +1,5 @@
-"""Prometheus metrics of one app: their own registry, so several apps (tests) never share counters.
+"""Prometheus metrics of one app, counted from the service's events: their own registry, so several apps
+(tests) never share counters.
 
 With several worker processes, `stdbot serve` sets PROMETHEUS_MULTIPROC_DIR and /metrics then adds up
 the values every worker wrote there."""
@@ -10,11 +11,19 @@ import os
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from bot.channels.base import Channel
-from bot.messages import DeliveryResult, Reply
+from bot.service.events import (
+    Answered,
+    Delivered,
+    DeliveryFailed,
+    EventBus,
+    HandoffOpened,
+    MessageReceived,
+    StaffReplied,
+)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 ANSWER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 60.0)
+COUNTED_KINDS = ("text", "handoff_request")  # what people write; 👍/👎 and platform events are not messages
 
 
 class Metrics:
@@ -48,6 +57,23 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.staff_replies = Counter(
+            "stdbot_staff_replies", "工作人员的回复 / staff replies", ["channel"], registry=self.registry
+        )
+
+    def listen(self, events: EventBus) -> Metrics:
+        """Count what the service publishes from now on."""
+        events.subscribe(MessageReceived, self._received)
+        events.subscribe(Answered, lambda event: self.answered(event.seconds))
+        events.subscribe(HandoffOpened, lambda event: self.escalation(event.reason))
+        events.subscribe(StaffReplied, lambda event: self.staff_replies.labels(channel=event.channel).inc())
+        events.subscribe(Delivered, lambda event: self.message_out(event.channel, event.kind))
+        events.subscribe(DeliveryFailed, lambda event: self.delivery_failed(event.channel))
+        return self
+
+    def _received(self, event: MessageReceived) -> None:
+        if event.kind in COUNTED_KINDS:
+            self.message_in(event.channel)
 
     def message_in(self, channel: str) -> None:
         self.messages_in.labels(channel=channel).inc()
@@ -71,24 +97,3 @@ class Metrics:
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-class MeteredChannel:
-    """A channel whose deliveries are counted: replies out by kind, and failed attempts."""
-
-    def __init__(self, inner: Channel, metrics: Metrics) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self._metrics = metrics
-
-    def send(self, reply: Reply) -> DeliveryResult:
-        try:
-            result = self.inner.send(reply)
-        except Exception:
-            self._metrics.delivery_failed(self.name)
-            raise
-        if result.ok:
-            self._metrics.message_out(self.name, reply.kind)
-        else:
-            self._metrics.delivery_failed(self.name)
-        return result

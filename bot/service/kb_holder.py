@@ -15,11 +15,11 @@ from datetime import date
 
 from langchain_core.language_models import BaseChatModel
 
+from config.errors import KnowledgeBaseError
 from config.settings import Settings
 from knowledge.chain import Answerer
 from knowledge.conversation import ConversationMemory
 from knowledge.embeddings import ArrayEmbeddings, build_embeddings
-from knowledge.errors import KnowledgeBaseError
 from knowledge.kb import KnowledgeBase, open_knowledge_base
 from knowledge.llm import build_chat_model
 from knowledge.registry import Registry

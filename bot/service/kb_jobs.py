@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from bot.kb_sources import plan_sources, write_drafts_sheet
+from bot.service.kb_sources import plan_sources, write_drafts_sheet
 from bot.store import Store
+from config.errors import ReloadRefused, StdbotError
 from config.settings import Settings
 from ingest.build import build_knowledge_base
 from knowledge.embeddings import ArrayEmbeddings
-from knowledge.errors import ReloadRefused, StdbotError
 from knowledge.registry import Registry
 from knowledge.version_eval import GateDecision, GoldenSet, evaluate_version, judge, load_golden_set
 

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import cast
 
-from bot.channels.base import Channel
 from bot.messages import DeliveryResult, Reply, ReplyKind, utcnow
+from bot.service.channels import Channel
+from bot.service.events import Delivered, DeliveryFailed, EventBus
 from bot.store import DeliveryRecord, Store
-from knowledge.errors import StoreError
+from config.errors import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,12 @@ class Outbox:
         lease_s: float = 60.0,
         poll_interval_s: float = 1.0,
         batch: int = 50,
+        events: EventBus | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.channels = channels
+        self.events = events or EventBus()
         self.max_attempts = max_attempts
         self.lease_s = lease_s
         self.poll_interval_s = poll_interval_s
@@ -76,6 +79,8 @@ class Outbox:
     def mark_delivered(self, delivery_id: int, platform_message_id: str | None = None) -> None:
         """The caller delivered the reply itself (e.g. the WeChat passive reply)."""
         self.store.mark_sent(delivery_id, platform_message_id)
+        delivery = self.store.delivery(delivery_id)
+        self.events.publish(Delivered(delivery.channel, delivery.kind, delivery.id))
 
     def run_once(self, now: datetime | None = None) -> int:
         """Try every delivery due at `now` (default: the clock) once; the number tried."""
@@ -92,10 +97,13 @@ class Outbox:
         result = self._send(delivery)
         if result.ok:
             self.store.mark_sent(delivery.id, result.platform_message_id)
+            self.events.publish(Delivered(delivery.channel, delivery.kind, delivery.id))
             return
         attempt = delivery.attempts + 1
         error = (result.error or "unknown error")[:2000]
-        if not result.retryable or attempt >= self.max_attempts:
+        final = not result.retryable or attempt >= self.max_attempts
+        self.events.publish(DeliveryFailed(delivery.channel, delivery.id, error, final))
+        if final:
             log.error(
                 "发送失败，已放弃 / delivery %s to %s:%s failed after %s attempts: %s",
                 delivery.id,

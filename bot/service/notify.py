@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 import prompts
-from bot.handoff import reason_label
 from bot.messages import utcnow
+from bot.service.events import HandoffOpened
+from bot.service.handoff import reason_label
 from bot.store import HandoffAlert as HandoffAlert
 from bot.store import StaffAlertRecord, Store
 from config.settings import NotifySettings, Settings
@@ -176,6 +177,20 @@ class StaffNotifier:
         with self._lock:
             self._handed_over.append(alert)
         self._wake.set()
+
+    def on_handoff_opened(self, event: HandoffOpened) -> None:
+        """The event bus's handler: staff hear of every conversation handed to them."""
+        self.notify(
+            HandoffAlert(
+                conversation_id=event.conversation_id,
+                reason=event.reason,
+                question=event.question,
+                attempt=event.attempt,
+                channel=event.channel,
+                user=event.user,
+                created_at=event.created_at,
+            )
+        )
 
     def pending(self) -> int:
         """Alerts not sent yet, counted once per target: this worker's and every other worker's."""

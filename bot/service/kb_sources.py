@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bot.store import FaqDraftRecord
+from config.errors import UploadRejected
 from ingest.collect import SUFFIXES
-from knowledge.errors import UploadRejected
 
 DRAFTS_FILE = "人工答复.csv"
 """The sheet approved drafts are written to; rebuilt on every build, never kept from an earlier one."""

@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store.engine import CONNECT_TIMEOUT_S, translate
-from knowledge.errors import SettingsError
+from config.errors import SettingsError
 
 log = logging.getLogger(__name__)
 
