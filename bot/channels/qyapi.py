@@ -12,7 +12,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -21,6 +20,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.channels.access_token import KeyedLock, StoreSessionStorage, fetch_once
 from bot.messages import DeliveryResult
+from bot.service.sent_pieces import SentPieces
 from bot.store import Store
 from config.errors import SettingsError
 from config.settings import PlatformSettings
@@ -150,34 +150,6 @@ def delivery_failure(exc: Exception, permanent: Mapping[int, Explanation] = PERM
             retryable=True,
         )
     raise exc
-
-
-class SentPieces:
-    """How many pieces of a stored reply the platform has taken, so a retried delivery sends the rest
-    only (kept in the store for every worker, a few days)."""
-
-    def __init__(self, store: Store, namespace: str, keep_s: float = 3 * 86400) -> None:
-        self.store = store
-        self.namespace = namespace
-        self.keep_s = keep_s
-
-    def count(self, message_id: int | None) -> int:
-        if message_id is None:
-            return 0
-        value = self.store.channel_state(self._key(message_id))
-        return int(value) if value and value.isdigit() else 0
-
-    def note(self, message_id: int | None, count: int) -> None:
-        if message_id is not None:
-            expires = datetime.now(UTC) + timedelta(seconds=self.keep_s)
-            self.store.put_channel_state(self._key(message_id), str(count), expires)
-
-    def forget(self, message_id: int | None) -> None:
-        if message_id is not None:
-            self.store.delete_channel_state(self._key(message_id))
-
-    def _key(self, message_id: int) -> str:
-        return f"{self.namespace}:sent:{message_id}"
 
 
 def deliver_pieces(

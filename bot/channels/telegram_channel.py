@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
@@ -17,12 +17,12 @@ from bot.channels.telegram_client import BotClient
 from bot.channels.telegram_updates import CHANNEL, feedback_data, handoff_data, label
 from bot.channels.text_reply import chars_fit, plain_text, split_text
 from bot.messages import DeliveryResult, Reply
+from bot.service.sent_pieces import SentPieces
 from bot.store import MessageRecord, Store
 
 log = logging.getLogger(__name__)
 
 MAX_CHARS = 4096
-PROGRESS_KEEP = timedelta(days=7)
 _HISTORY = 50
 
 
@@ -43,6 +43,7 @@ class TelegramChannel:
 
     def __init__(self, client: BotClient, store: Store, budget: ChatBudget) -> None:
         self.client = client
+        self.sent = SentPieces(store, CHANNEL)
         self.store = store
         self.budget = budget
 
@@ -51,7 +52,7 @@ class TelegramChannel:
         pieces = split_text(plain_text(target.reply), chars_fit(MAX_CHARS))
         if not pieces:
             return DeliveryResult(ok=False, error="回复为空，未发送 / the reply is empty", retryable=False)
-        done = self._pieces_sent(reply)
+        done = self.sent.count(reply.message_id)
         if done and done >= len(pieces):
             return DeliveryResult(ok=True)
         if target.group:
@@ -70,7 +71,7 @@ class TelegramChannel:
                 sent = self._send_piece(target, pieces[index], first=index == 0, last=last)
             except (TelegramError, TimeoutError) as exc:
                 return undeliverable(exc, reply.chat_id)
-            self._mark_sent(reply, index + 1)
+            self.sent.note(reply.message_id, index + 1)
         return DeliveryResult(ok=True, platform_message_id=str(sent.message_id) if sent else None)
 
     def _send_piece(self, target: _Target, text: str, *, first: bool, last: bool) -> Message:
@@ -96,18 +97,6 @@ class TelegramChannel:
             reply = replace(reply, citations=self.store.message(message_id).citations)
         earlier = [m for m in self.store.transcript(conversation_id, limit=_HISTORY) if m.id < message_id]
         return _Target(reply, conversation.chat_type == "group", _answered(earlier, reply.chat_id))
-
-    def _pieces_sent(self, reply: Reply) -> int:
-        """How many pieces of this reply an earlier attempt delivered (they are not sent twice)."""
-        if reply.message_id is None:
-            return 0
-        value = self.store.channel_state(_progress_key(reply.message_id))
-        return int(value) if value and value.isdigit() else 0
-
-    def _mark_sent(self, reply: Reply, pieces: int) -> None:
-        if reply.message_id is not None:
-            expires = datetime.now(UTC) + PROGRESS_KEEP
-            self.store.put_channel_state(_progress_key(reply.message_id), str(pieces), expires)
 
 
 def keyboard(reply_id: int) -> InlineKeyboardMarkup:
@@ -173,7 +162,3 @@ def _answered(earlier: list[MessageRecord], chat_id: str) -> int | None:
             if match:
                 return int(match[1])
     return None
-
-
-def _progress_key(message_id: int) -> str:
-    return f"telegram:sent:{message_id}"

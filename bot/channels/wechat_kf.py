@@ -31,7 +31,6 @@ from bot.channels.qyapi import (
     PERMANENT,
     Explanation,
     QyapiClient,
-    SentPieces,
     deliver_pieces,
     delivery_failure,
 )
@@ -39,6 +38,7 @@ from bot.channels.text_reply import plain_text, split_text, utf8_fits
 from bot.channels.wecom_callback import WecomXmlCallback
 from bot.messages import DeliveryResult, IncomingMessage, Reply
 from bot.service.locks import ConversationLocks
+from bot.service.sent_pieces import SentPieces
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -28,9 +28,10 @@ from bot.channels.edge import ReplayGuard, read_body
 from bot.channels.text_reply import plain_text, split_text, utf8_fits
 from bot.channels.wechat_mp_api import CustomMessages, SharedTokenClient
 from bot.channels.wechat_mp_crypto import CallbackQuery, MpEnvelope, OpenedCallback
-from bot.channels.wechat_mp_passive import Outcome, PassiveTurns, SendProgress, hold_seconds
+from bot.channels.wechat_mp_passive import Outcome, PassiveTurns, hold_seconds
 from bot.messages import DeliveryResult, IncomingMessage, Reply
 from bot.service.outbox import Outbox
+from bot.service.sent_pieces import SentPieces
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,13 @@ class WechatMpChannel:
 
     name = CHANNEL
 
-    def __init__(self, messages: CustomMessages, progress: SendProgress) -> None:
+    def __init__(self, messages: CustomMessages, sent: SentPieces) -> None:
         self.messages = messages
-        self.progress = progress
+        self.sent = sent
 
     def send(self, reply: Reply) -> DeliveryResult:
         pieces = reply_pieces(reply)
-        first = self.progress.sent(reply.message_id) if reply.message_id is not None else 0
+        first = self.sent.count(reply.message_id)
         for index in range(first, len(pieces)):
             result = self.messages.send_text(reply.chat_id, pieces[index])
             if not result.ok:
@@ -69,8 +70,7 @@ class WechatMpChannel:
                     where = f"第 {index + 1}/{len(pieces)} 段 / piece {index + 1} of {len(pieces)}: "
                     return replace(result, error=where + (result.error or ""))
                 return result
-            if reply.message_id is not None:
-                self.progress.record(reply.message_id, index + 1)
+            self.sent.note(reply.message_id, index + 1)
         return DeliveryResult(ok=True, platform_message_id=f"custom:{len(pieces)}")
 
 
@@ -221,10 +221,10 @@ def platform(context: PlatformContext) -> Platform | None:
         return None
     wechat.require("wechat", "app_id", "app_secret")
     prompts.load(wechat.welcome)  # a missing welcome file fails at startup, not on the first subscriber
-    progress = SendProgress(context.store, CHANNEL)
+    sent = SentPieces(context.store, CHANNEL)
     client = SharedTokenClient(wechat, context.store, context.locks)
-    channel = WechatMpChannel(CustomMessages(client), progress)
-    turns = PassiveTurns(context.store, CHANNEL, progress)
+    channel = WechatMpChannel(CustomMessages(client), sent)
+    turns = PassiveTurns(context.store, CHANNEL, sent)
     callbacks = MpCallbacks(context, MpEnvelope(wechat), turns)
     return Platform(channel, callbacks.router(), callbacks.start, callbacks.stop)
 

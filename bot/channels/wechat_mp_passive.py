@@ -5,13 +5,13 @@ MsgId again (3 deliveries in all). A reply returned on a delivery the platform a
 thrown away, so a later delivery of the same message is evidence that no earlier response arrived.
 
 The reply is stored and queued in the outbox with a hold (`hold_seconds`). Whoever hands it over takes it
-first with one guarded UPDATE: a callback answering passively, or a release to the outbox (once every
-callback waiting for it has given up). The UPDATE only succeeds while the delivery is still within its
-hold or released and not yet claimed by an outbox, so the outbox never sends what a callback answers
+first (`Outbox.take`, one guarded UPDATE): a callback answering passively, or a release to the outbox
+(once every callback waiting for it has given up). A take only succeeds while the delivery is still within
+its hold or released and not yet claimed by an outbox, so the outbox never sends what a callback answers
 passively, and of two callbacks only one takes it. The text a callback answered with is kept for every
 worker: a later delivery of the same message (the platform did not hear that answer) gets the same text
 again, never a second answer. A reply longer than one message goes out as its first piece passively and
-the rest through the outbox, which skips the pieces already delivered (`SendProgress`)."""
+the rest through the outbox, which skips the pieces already delivered (`SentPieces`)."""
 
 from __future__ import annotations
 
@@ -23,16 +23,15 @@ from datetime import datetime, timedelta
 
 from bot.messages import utcnow
 from bot.service.outbox import Outbox
+from bot.service.sent_pieces import SentPieces
 from bot.store import Store
 
 PLATFORM_WAIT_S = 5.0  # how long the platform waits for each delivery
 PLATFORM_DELIVERIES = 3  # the first delivery and two retries
 HOLD_MARGIN_S = 2.0
-TAKEN_LEASE_S = 60.0  # beyond the hold: how long a taken delivery stays untouchable
 REST_DELAY_S = 1.0  # the rest of a long reply follows its passive first piece after this
 GIVEN_ELSEWHERE_WAIT_S = 0.5
 TURN_TTL = timedelta(minutes=15)
-PROGRESS_TTL = timedelta(days=7)
 
 
 def hold_seconds(budget_s: float) -> float:
@@ -78,26 +77,6 @@ class Outcome:
         )
 
 
-class SendProgress:
-    """How many pieces of a stored reply have reached the user, for every worker: a retried send and the
-    rest of a passive answer continue after them."""
-
-    def __init__(self, store: Store, channel: str, clock: Callable[[], datetime] = utcnow) -> None:
-        self.store = store
-        self.channel = channel
-        self._clock = clock
-
-    def sent(self, message_id: int) -> int:
-        value = self.store.channel_state(self._key(message_id), self._clock())
-        return int(value) if value and value.isdigit() else 0
-
-    def record(self, message_id: int, pieces: int) -> None:
-        self.store.put_channel_state(self._key(message_id), str(pieces), self._clock() + PROGRESS_TTL)
-
-    def _key(self, message_id: int) -> str:
-        return f"{self.channel}:sent:{message_id}"
-
-
 class PassiveTurns:
     """The shared record of each platform message being answered: its latest delivery, the delivery that
     last gave up waiting, the outcome, and the text answered passively."""
@@ -106,14 +85,14 @@ class PassiveTurns:
         self,
         store: Store,
         channel: str,
-        progress: SendProgress,
+        sent: SentPieces,
         *,
         clock: Callable[[], datetime] = utcnow,
         poll_s: float = 0.05,
     ) -> None:
         self.store = store
         self.channel = channel
-        self.progress = progress
+        self.sent = sent
         self._clock = clock
         self._poll_s = poll_s
 
@@ -151,35 +130,27 @@ class PassiveTurns:
             return given  # answered before on a delivery the platform did not hear: the same text again
         if outcome.delivery_id is None or outcome.first is None or outcome.message_id is None:
             return None
-        if not self._take(outcome):
+        if not self._take(outcome, outbox):
             return self._given_elsewhere(message_key, outcome.delivery_id)
         self._put(self._key(message_key, "passive"), outcome.first)
         if outcome.pieces > 1:
-            self.progress.record(outcome.message_id, 1)
-            self.store.retry_delivery(outcome.delivery_id, self._clock() + timedelta(seconds=REST_DELAY_S))
-            outbox.wake()
+            self.sent.note(outcome.message_id, 1)
+            outbox.release(outcome.delivery_id, REST_DELAY_S)
         else:
             outbox.mark_delivered(outcome.delivery_id, "passive")
         return outcome.first
 
-    def _take(self, outcome: Outcome) -> bool:
-        """Take the delivery from the outbox, unless an outbox is sending it or another callback took it.
-        Within the hold (or released and not yet claimed) it is due no later than `held_until`; an
-        outbox's claim or a callback's take moves it beyond."""
+    @staticmethod
+    def _take(outcome: Outcome, outbox: Outbox) -> bool:
+        """Take the delivery from the outbox, unless an outbox is sending it or another callback took it."""
         if outcome.delivery_id is None or outcome.held_until is None:
             return False
-        current = self.store.delivery(outcome.delivery_id)
-        due = current.next_attempt_at
-        if current.state != "pending" or due > outcome.held_until:
-            return False
-        lease_s = (outcome.held_until - due).total_seconds() + TAKEN_LEASE_S
-        return self.store.claim_delivery(outcome.delivery_id, due, lease_s)
+        return outbox.take(outcome.delivery_id, outcome.held_until)
 
     def _release(self, outcome: Outcome, outbox: Outbox) -> None:
         """Hand the reply to the outbox now instead of at the end of its hold."""
-        if outcome.delivery_id is not None and self._take(outcome):
-            self.store.retry_delivery(outcome.delivery_id, self._clock())
-            outbox.wake()
+        if outcome.delivery_id is not None and self._take(outcome, outbox):
+            outbox.release(outcome.delivery_id)
 
     def _given_elsewhere(self, message_key: str, delivery_id: int) -> str | None:
         """Another callback may have just taken the reply to answer passively: its text, if it did."""

@@ -16,10 +16,11 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.channels.background import BackgroundWork
 from bot.channels.base import MessageSink, Platform, PlatformContext
-from bot.channels.qyapi import QyapiClient, SentPieces, deliver_pieces
+from bot.channels.qyapi import QyapiClient, deliver_pieces
 from bot.channels.text_reply import plain_text, split_text, utf8_fits
 from bot.channels.wecom_callback import OpenedCallback, WecomXmlCallback
 from bot.messages import DeliveryResult, IncomingMessage, Reply
+from bot.service.sent_pieces import SentPieces
 from config.errors import EdgeRejected
 
 log = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 BASE_DELAY_S = 2.0
 MAX_DELAY_S = 300.0
+TAKEN_LEASE_S = 60.0  # beyond its hold: how long a reply taken by its channel stays untouchable
 _REPLY_KINDS = ("bot", "staff", "system")
 
 
@@ -59,8 +60,9 @@ class Outbox:
         self._thread: threading.Thread | None = None
 
     def enqueue(self, reply: Reply, *, hold_s: float = 0.0) -> DeliveryRecord:
-        """Queue a stored reply (its `message_id` set) for sending. With `hold_s`, the caller means to
-        deliver it itself (a passive reply): the outbox leaves it alone that long, then takes over."""
+        """Queue a stored reply (its `message_id` set) for sending. With `hold_s` it is held: the caller
+        means to deliver it itself (`take`, then `mark_delivered` or `release`); the outbox leaves it
+        alone that long, then takes over."""
         if reply.message_id is None:
             raise StoreError("回复尚未保存，无法发送 / the reply has no stored message id")
         delivery = self.store.enqueue_delivery(
@@ -71,6 +73,23 @@ class Outbox:
         else:
             self._wake.set()
         return delivery
+
+    def take(self, delivery_id: int, held_until: datetime) -> bool:
+        """Take a held reply to deliver it yourself (a passive answer): possible only while it is pending
+        and due no later than `held_until` (within its hold, or released and not yet claimed by a sender);
+        taken, the outbox leaves it alone until `release` or the lease beyond the hold runs out. Of two
+        takers only one succeeds."""
+        current = self.store.delivery(delivery_id)
+        due = current.next_attempt_at
+        if current.state != "pending" or due > held_until:
+            return False
+        lease_s = (held_until - due).total_seconds() + TAKEN_LEASE_S
+        return self.store.claim_delivery(delivery_id, due, lease_s)
+
+    def release(self, delivery_id: int, delay_s: float = 0.0) -> None:
+        """Hand a taken reply (or what is left of it) back to the outbox, to send after `delay_s`."""
+        self.store.retry_delivery(delivery_id, self._clock() + timedelta(seconds=delay_s))
+        self.wake()
 
     def wake(self) -> None:
         """Look for due deliveries now (one was queued by someone else in this process)."""

@@ -13,12 +13,12 @@ from bot.channels.wechat_mp_passive import (
     REST_DELAY_S,
     Outcome,
     PassiveTurns,
-    SendProgress,
     hold_seconds,
 )
 from bot.messages import DeliveryResult, IncomingMessage, Reply, utcnow
 from bot.service.channels import ChannelRegistry
 from bot.service.outbox import Outbox
+from bot.service.sent_pieces import SentPieces
 from bot.store import Store
 
 CHANNEL = "wechat_mp"
@@ -54,7 +54,7 @@ def held_reply(store: Store, outbox: Outbox, text: str = "答复", pieces: int =
 
 def parts(store: Store, channel: RecordingChannel) -> tuple[PassiveTurns, Outbox]:
     outbox = Outbox(store, ChannelRegistry([channel]))
-    return PassiveTurns(store, CHANNEL, SendProgress(store, CHANNEL)), outbox
+    return PassiveTurns(store, CHANNEL, SentPieces(store, CHANNEL)), outbox
 
 
 def after(outcome: Outcome, seconds: float) -> datetime:
@@ -154,7 +154,7 @@ def test_a_long_reply_goes_first_piece_passively_and_the_rest_through_the_outbox
     turns.finished("m7", outcome, outbox)
     assert turns.passive_text("m7", outcome, outbox) == outcome.first
     assert outcome.message_id is not None
-    assert SendProgress(store, CHANNEL).sent(outcome.message_id) == 1
+    assert SentPieces(store, CHANNEL).count(outcome.message_id) == 1
     assert outbox.run_once() == 0  # the rest follows the passive piece a moment later
     assert outbox.run_once(utcnow() + timedelta(seconds=REST_DELAY_S + 0.5)) == 1
     assert len(channel.sent) == 1
