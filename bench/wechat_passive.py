@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.openai_server import FakeOpenAIServer  # noqa: E402
 from support.wechat_platform import WechatApiServer, WechatPlatform  # noqa: E402
 
-from bot.channels.wechat_mp_passive import hold_seconds  # noqa: E402
+from bot.channels.wechat_mp.passive import hold_seconds  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample"
 TOKEN = "BenchCallbackToken"

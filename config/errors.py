@@ -67,3 +67,14 @@ class EdgeRejected(ChannelError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ActionRefused(StdbotError):
+    """A staff action on a conversation that cannot be done (the message is for staff). `kind`:
+    not_found (no such conversation or message), conflict (its state forbids it), invalid (empty), or
+    too_large."""
+
+    def __init__(self, message: str, kind: str = "conflict") -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind

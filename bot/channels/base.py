@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from fastapi import APIRouter
 
-from bot.channels.access_token import KeyedLock
+from bot.channels._tokens import KeyedLock
 from bot.messages import IncomingMessage
 from bot.service.channels import Channel
 from bot.store import Store

@@ -1,12 +1,15 @@
-"""The messaging platforms the app can serve besides the web chat. Each platform module offers a factory
-that returns None while its settings are empty (the channel is simply off) and otherwise its Platform."""
+"""The messaging platforms the app can serve besides the web chat. Each platform package offers a factory,
+`platform`, that returns None while its settings are empty (the channel is simply off) and otherwise its
+Platform."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.channels import telegram, wechat_kf, wechat_mp, wecom_app, wecom_bot
+from bot.channels import telegram, wechat_mp, wecom_bot
 from bot.channels.base import Platform, PlatformContext
+from bot.channels.wecom import app as wecom_app
+from bot.channels.wecom import kf as wechat_kf
 
 PlatformFactory = Callable[[PlatformContext], Platform | None]
 

@@ -1,6 +1,6 @@
-"""The composition root of the service: store → events → channels → outbox → dispatcher, with the
-listeners (metrics, the staff notifier) and the knowledge base beside them. No web framework: the web app
-adds its platforms' channels to `channels` and serves routes over this."""
+"""The composition root of the service: store → events → channels → outbox → dispatcher and the staff
+desk, with the listeners (metrics, the staff notifier) and the knowledge base beside them. No web
+framework: the web app adds its platforms' channels to `channels` and serves routes over this."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.service.channels import ChannelRegistry
+from bot.service.desk import StaffDesk
 from bot.service.dispatcher import Dispatcher
 from bot.service.events import EventBus, HandoffOpened
 from bot.service.handoff import HandoffPolicy
@@ -35,6 +36,7 @@ class Hotline:
     holder: KnowledgeBaseHolder
     metrics: Metrics
     jobs: KnowledgeJobs
+    desk: StaffDesk
     notifier: StaffNotifier | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -76,6 +78,7 @@ def build_hotline(
     answers = KnowledgeAnswerSource(holder)
     dispatcher = Dispatcher(store, answers, HandoffPolicy(settings.handoff), outbox, locks, events=events)
     jobs = KnowledgeJobs(settings, store, lambda: holder.embeddings, on_activated=holder.check)
+    desk = StaffDesk(store, locks, outbox, events)
     return Hotline(
         settings=settings,
         store=store,
@@ -87,6 +90,7 @@ def build_hotline(
         holder=holder,
         metrics=metrics,
         jobs=jobs,
+        desk=desk,
         notifier=notifier,
         _closers=closers,
     )

@@ -27,6 +27,7 @@ import prompts
 from bot.messages import utcnow
 from bot.service.events import HandoffOpened
 from bot.service.handoff import reason_label
+from bot.service.worker import LoopWorker
 from bot.store import HandoffAlert as HandoffAlert
 from bot.store import StaffAlertRecord, Store
 from config.settings import NotifySettings, Settings
@@ -161,9 +162,7 @@ class StaffNotifier:
         self._handed_over: deque[HandoffAlert] = deque()
         self._client = httpx.Client(timeout=settings.timeout_s)
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = LoopWorker("stdbot-notify", self._round, poll_interval_s, last_round=True)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store) -> StaffNotifier | None:
@@ -176,7 +175,7 @@ class StaffNotifier:
         """Hand `alert` over for every target; never raises and never waits."""
         with self._lock:
             self._handed_over.append(alert)
-        self._wake.set()
+        self._worker.wake()
 
     def on_handoff_opened(self, event: HandoffOpened) -> None:
         """The event bus's handler: staff hear of every conversation handed to them."""
@@ -205,33 +204,16 @@ class StaffNotifier:
         return sum(self._flush_target(target) for target in self.targets)
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="stdbot-notify", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the thread after a last round: what was handed over is queued, and sent if it can be."""
-        if self._thread is not None:
-            self._stopping.set()
-            self._wake.set()
-            self._thread.join(timeout_s)
-            self._thread = None
+        self._worker.stop(timeout_s)
         self._client.close()
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self.poll_interval_s)
-            self._wake.clear()
-            self._flush_logged()
-        self._flush_logged()
-
-    def _flush_logged(self) -> None:
-        try:
-            self.flush()
-        except Exception:  # the notifier thread must survive anything
-            log.exception("staff notification failed")
+    def _round(self) -> bool:
+        self.flush()
+        return False
 
     def _queue_handed_over(self) -> None:
         """Move the handed-over alerts into the store; what the store refuses stays for the next round."""

@@ -8,7 +8,6 @@ as "failed" for an admin to see. A channel that says retrying cannot help fails 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import cast
@@ -16,6 +15,7 @@ from typing import cast
 from bot.messages import DeliveryResult, Reply, ReplyKind, utcnow
 from bot.service.channels import Channel
 from bot.service.events import Delivered, DeliveryFailed, EventBus
+from bot.service.worker import LoopWorker
 from bot.store import DeliveryRecord, Store
 from config.errors import StoreError
 
@@ -55,9 +55,7 @@ class Outbox:
         self.poll_interval_s = poll_interval_s
         self.batch = batch
         self._clock = clock
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = LoopWorker("stdbot-outbox", self._round, poll_interval_s)
 
     def enqueue(self, reply: Reply, *, hold_s: float = 0.0) -> DeliveryRecord:
         """Queue a stored reply (its `message_id` set) for sending. With `hold_s` it is held: the caller
@@ -71,7 +69,7 @@ class Outbox:
         if hold_s > 0 and delivery.state == "pending":
             self.store.claim_delivery(delivery.id, self._clock(), hold_s)
         else:
-            self._wake.set()
+            self._worker.wake()
         return delivery
 
     def take(self, delivery_id: int, held_until: datetime) -> bool:
@@ -93,7 +91,7 @@ class Outbox:
 
     def wake(self) -> None:
         """Look for due deliveries now (one was queued by someone else in this process)."""
-        self._wake.set()
+        self._worker.wake()
 
     def mark_delivered(self, delivery_id: int, platform_message_id: str | None = None) -> None:
         """The caller delivered the reply itself (e.g. the WeChat passive reply)."""
@@ -166,31 +164,14 @@ class Outbox:
     # --- background thread -----------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="stdbot-outbox", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        if self._thread is None:
-            return
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join(timeout_s)
-        self._thread = None
+        self._worker.stop(timeout_s)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker.running
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                full = self.run_once() >= self.batch
-            except Exception:  # the store may be down for a while: keep polling
-                log.exception("outbox run failed")
-                full = False
-            if not full:
-                self._wake.wait(self.poll_interval_s)
+    def _round(self) -> bool:
+        return self.run_once() >= self.batch

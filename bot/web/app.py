@@ -66,6 +66,7 @@ def create_app(
         metrics=hotline.metrics,
         warmup=KnowledgeBaseWarmup(hotline.holder),
         jobs=hotline.jobs,
+        desk=hotline.desk,
     )
 
     @asynccontextmanager

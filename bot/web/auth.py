@@ -11,8 +11,6 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from string import Template
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -21,7 +19,6 @@ from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 import prompts
 from bot.store import StaffRecord
 from bot.web.state import services
-from config.errors import SettingsError
 
 SESSION_COOKIE = "stdbot_console"
 LOGIN_COOKIE = "stdbot_login"
@@ -38,24 +35,14 @@ _CSRF_SALT = "stdbot.console.csrf"
 _LOGIN_SALT = "stdbot.console.login"
 
 
-@cache
 def console_labels() -> dict[str, str]:
     """The `key = text` lines of prompts/console_labels.md."""
-    labels: dict[str, str] = {}
-    for number, line in enumerate(prompts.load("console_labels").splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, text = line.partition("=")
-        if not sep or not key.strip().isidentifier():
-            raise SettingsError(f"prompts/console_labels.md 第 {number} 行有误 / bad line {number}: {line}")
-        labels[key.strip()] = text.strip()
-    return labels
+    return prompts.labels("console_labels")
 
 
 def console_text(key: str, **values: object) -> str:
     """One console text with its $placeholders filled in."""
-    return Template(console_labels().get(key, key)).safe_substitute({k: str(v) for k, v in values.items()})
+    return prompts.label("console_labels", key, **values)
 
 
 @dataclass(frozen=True)

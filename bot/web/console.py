@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import URL
 
+from bot.service.desk import StaffDesk
 from bot.web import console_views as views
 from bot.web import login
 from bot.web.auth import (
@@ -30,14 +31,14 @@ from bot.web.auth import (
     optional_staff,
     wants_json,
 )
-from bot.web.console_actions import ActionRefused, StaffDesk
 from bot.web.login import render
 from bot.web.state import services
-from config.errors import StoreError
+from config.errors import ActionRefused, StoreError
 
 DONE_KEYS = ("claimed", "released", "resolved", "replied", "reply_repeat", "faq", "retried")
 TOKEN_CHARS = 128
 FAILED_SHOWN = 20
+REFUSAL_STATUS = {"not_found": 404, "conflict": 409, "invalid": 422, "too_large": 413}
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -63,7 +64,12 @@ def install(app: FastAPI, secret_key: str) -> None:
 
 
 def _desk(request: Request) -> StaffDesk:
-    return StaffDesk(services(request))
+    return services(request).desk
+
+
+def refusal_status(exc: ActionRefused) -> int:
+    """The HTTP status of a refused staff action."""
+    return REFUSAL_STATUS.get(exc.kind, 409)
 
 
 def _zone(request: Request) -> ZoneInfo:
@@ -113,7 +119,7 @@ def messages_json(
     try:
         conversation = desk.conversation(conversation_id)
     except ActionRefused as exc:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
+        return JSONResponse({"error": exc.message}, status_code=refusal_status(exc))
     records = desk.store.messages_after(conversation_id, after)
     deliveries = desk.store.deliveries_of(conversation_id)
     return JSONResponse(
@@ -226,11 +232,13 @@ def _done(request: Request, conversation_id: int, done: str, **extra: int) -> Re
 def _refused(
     request: Request, user: StaffUser, conversation_id: int, exc: ActionRefused, draft: str = ""
 ) -> Response:
-    if wants_json(request) or exc.status == 404:
+    if wants_json(request) or refusal_status(exc) == 404:
         if not wants_json(request):
             return render(request, "console_error.html", user, 404, message=exc.message)
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
-    return _conversation(request, user, conversation_id, error=exc.message, status=exc.status, draft=draft)
+        return JSONResponse({"error": exc.message}, status_code=refusal_status(exc))
+    return _conversation(
+        request, user, conversation_id, error=exc.message, status=refusal_status(exc), draft=draft
+    )
 
 
 def _conversation(
@@ -247,7 +255,7 @@ def _conversation(
     try:
         conversation = desk.conversation(conversation_id)
     except ActionRefused as exc:
-        return render(request, "console_error.html", user, exc.status, message=exc.message)
+        return render(request, "console_error.html", user, refusal_status(exc), message=exc.message)
     handoff = desk.store.open_handoff_for(conversation_id)
     deliveries = desk.store.deliveries_of(conversation_id)
     messages = [

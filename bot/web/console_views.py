@@ -10,10 +10,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import utcnow
+from bot.service.desk import TAKEOVER_REASON
 from bot.service.handoff import reason_label
 from bot.store import ConversationRecord, DeliveryRecord, HandoffRecord, MessageRecord, Store
 from bot.web.auth import console_labels, console_text
-from bot.web.console_actions import TAKEOVER_REASON
 
 
 @dataclass(frozen=True)

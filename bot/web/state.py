@@ -9,6 +9,7 @@ from fastapi import Request
 
 from bot.channels.webchat import ChatSessions, ChatSignals
 from bot.service.channels import ChannelRegistry
+from bot.service.desk import StaffDesk
 from bot.service.events import EventBus
 from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.service.kb_jobs import KnowledgeJobs
@@ -38,6 +39,7 @@ class Services:
     metrics: Metrics
     warmup: KnowledgeBaseWarmup
     jobs: KnowledgeJobs
+    desk: StaffDesk
 
 
 def services(request: Request) -> Services:

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from bot.channels.edge import (
+from bot.channels._edge import (
     ReplayGuard,
     check_fresh,
     check_signature,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.text_reply import chars_fit, plain_text, split_text, utf8_fits
+from bot.channels._text import chars_fit, plain_text, split_text, utf8_fits
 from bot.messages import Reply
 from knowledge.types import Citation
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from support.telegram_platform import ALICE, BOB, GROUP_ID, TOKEN, BotApi, OfflineBotRequest
 
-from bot.channels.telegram_budget import ChatBudget
-from bot.channels.telegram_channel import MAX_CHARS, TelegramChannel
-from bot.channels.telegram_client import BotClient
+from bot.channels.telegram.api import BotClient
+from bot.channels.telegram.budget import ChatBudget
+from bot.channels.telegram.sender import MAX_CHARS, TelegramChannel
 from bot.messages import IncomingMessage, Reply
 from bot.service.locks import ConversationLocks
 from bot.service.outbox import Outbox

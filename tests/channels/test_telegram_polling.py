@@ -14,8 +14,8 @@ from support.telegram_platform import ALICE, TOKEN, ApiCall, BotApi, OfflineBotR
 from telegram import Update
 from web.conftest import holder, kb_dir  # noqa: F401  (fixtures)
 
-from bot.channels.telegram_client import BotClient
-from bot.channels.telegram_polling import LEASE_KEY, OFFSET_KEY, Poller, PollingLease
+from bot.channels.telegram.api import BotClient
+from bot.channels.telegram.polling import LEASE_KEY, OFFSET_KEY, Poller, PollingLease
 from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.service.locks import ConversationLocks
 from bot.store import Store

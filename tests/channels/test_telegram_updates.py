@@ -20,8 +20,8 @@ from support.telegram_platform import (
 from telegram import Update
 
 import prompts
-from bot.channels.telegram_client import BotIdentity
-from bot.channels.telegram_updates import Inbound, feedback_data, handoff_data, read_update
+from bot.channels.telegram.api import BotIdentity
+from bot.channels.telegram.updates import Inbound, feedback_data, handoff_data, read_update
 
 ME = BotIdentity(BOT_ID, BOT_USERNAME)
 

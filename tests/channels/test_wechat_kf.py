@@ -33,7 +33,8 @@ from web.conftest import LiveServer, holder, kb_dir, live_server, services_of  #
 from web.console_support import add_account, hidden, logged_in
 
 import prompts
-from bot.channels.wechat_kf import chat_id, cursor_key, split_chat_id
+from bot.channels.wecom.kf.inbound import cursor_key
+from bot.channels.wecom.kf.sender import chat_id, split_chat_id
 from bot.service.locks import LOCK_BUCKETS
 from bot.store import Store
 from bot.web.app import create_app

@@ -30,7 +30,7 @@ from support.openai_server import FakeOpenAIServer
 from support.wechat_platform import WechatApiServer
 from web.conftest import holder, kb_dir, services_of  # noqa: F401
 
-from bot.channels.wechat_mp import CHANNEL, reply_pieces
+from bot.channels.wechat_mp.sender import CHANNEL, reply_pieces
 from bot.messages import DeliveryResult, Reply
 from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import DeliveryRecord, Store

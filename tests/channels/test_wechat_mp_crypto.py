@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from support.wechat_platform import PlatformCrypto, WechatPlatform, fields_of, xml_of
 
-from bot.channels.wechat_mp_crypto import CallbackQuery, MpEnvelope
+from bot.channels.wechat_mp.crypto import CallbackQuery, MpEnvelope
 from config.errors import EdgeRejected
 from config.settings import WechatSettings
 

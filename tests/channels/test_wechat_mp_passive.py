@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from bot.channels.wechat_mp_passive import (
+from bot.channels.wechat_mp.passive import (
     REST_DELAY_S,
     Outcome,
     PassiveTurns,

@@ -42,8 +42,8 @@ from web.conftest import LiveServer, holder, kb_dir, live_server, services_of  #
 from web.console_support import add_account, hidden, logged_in
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.channels.qyapi import QyapiClient
-from bot.channels.wecom_app import TEXT_LIMIT_BYTES, WecomAppChannel
+from bot.channels.wecom.api import QyapiClient
+from bot.channels.wecom.app.sender import TEXT_LIMIT_BYTES, WecomAppChannel
 from bot.messages import Reply
 from bot.service.locks import ConversationLocks
 from bot.service.sent_pieces import SentPieces

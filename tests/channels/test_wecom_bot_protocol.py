@@ -21,8 +21,8 @@ from web.conftest import holder, kb_dir
 from bot.channels import wecom_bot
 from bot.channels.base import PlatformContext
 from bot.channels.platforms import PLATFORM_FACTORIES
-from bot.channels.wecom_bot_crypto import WecomCipher
-from bot.channels.wecom_bot_messages import (
+from bot.channels.wecom_bot.crypto import WecomCipher
+from bot.channels.wecom_bot.messages import (
     STREAM_CONTENT_BYTES,
     BotCallback,
     fit_content,

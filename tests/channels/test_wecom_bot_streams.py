@@ -28,9 +28,9 @@ from support.wecom_platform import RESPONSE_PATH
 from web.conftest import holder, kb_dir
 
 import prompts
-from bot.channels.wecom_bot_answers import LATE_ANSWER
-from bot.channels.wecom_bot_delivery import ResponseUrls, WecomBotChannel
-from bot.channels.wecom_bot_streams import Refresh, StreamBook, StreamState, StreamTexts
+from bot.channels.wecom_bot.answers import LATE_ANSWER
+from bot.channels.wecom_bot.sender import ResponseUrls, WecomBotChannel
+from bot.channels.wecom_bot.streams import Refresh, StreamBook, StreamState, StreamTexts
 from bot.messages import IncomingMessage, Reply
 from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.service.locks import ConversationLocks

@@ -73,9 +73,8 @@ def wait_until(what: str, done: Callable[[], bool]) -> None:
 
 
 def outbox_failures(caplog: pytest.LogCaptureFixture) -> int:
-    return sum(
-        1 for r in caplog.records if r.name == "bot.service.outbox" and r.message == "outbox run failed"
-    )
+    failed = "stdbot-outbox: round failed"
+    return sum(1 for r in caplog.records if r.name == "bot.service.worker" and r.message == failed)
 
 
 def test_a_database_restart_during_traffic_fails_cleanly_and_loses_nothing(

@@ -13,7 +13,7 @@ from string import Template
 from telegram import CallbackQuery, Chat, Message, MessageEntity, Update
 
 import prompts
-from bot.channels.telegram_client import BotIdentity
+from bot.channels.telegram.api import BotIdentity
 from bot.messages import ChatType, IncomingKind, IncomingMessage
 from config.errors import SettingsError
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from bot.channels.telegram_budget import ChatBudget
-from bot.channels.telegram_client import BotClient
-from bot.channels.telegram_updates import CHANNEL, feedback_data, handoff_data, label
-from bot.channels.text_reply import chars_fit, plain_text, split_text
+from bot.channels._text import chars_fit, plain_text, split_text
+from bot.channels.telegram.api import BotClient
+from bot.channels.telegram.budget import ChatBudget
+from bot.channels.telegram.updates import CHANNEL, feedback_data, handoff_data, label
 from bot.messages import DeliveryResult, Reply
 from bot.service.sent_pieces import SentPieces
 from bot.store import MessageRecord, Store

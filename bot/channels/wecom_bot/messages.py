@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.channels.edge import parse_json
-from bot.channels.text_reply import split_text, utf8_fits
+from bot.channels._edge import parse_json
+from bot.channels._text import split_text, utf8_fits
 from bot.messages import ChatType
 from config.errors import EdgeRejected
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import WeChatException
 
-from bot.channels.edge import ReplayGuard, check_fresh, check_signature, parse_xml, read_body
+from bot.channels._edge import ReplayGuard, check_fresh, check_signature, parse_xml, read_body
 from bot.store import Store
 from config.errors import EdgeRejected, SettingsError
 from config.settings import PlatformSettings

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.channels.access_token import KeyedLock
+from bot.channels._tokens import KeyedLock
 from bot.store import Store
 
 WINDOW_S = 60.0

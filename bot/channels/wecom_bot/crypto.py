@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot.channels.edge import check_signature, sha1_signature
+from bot.channels._edge import check_signature, sha1_signature
 from config.errors import EdgeRejected, SettingsError
 
 BLOCK_BITS = 256  # WeCom pads to 32-byte blocks, not AES's 16

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
-from bot.channels.edge import check_fresh, check_signature, parse_xml
+from bot.channels._edge import check_fresh, check_signature, parse_xml
 from config.errors import EdgeRejected
 from config.settings import WechatSettings
 

@@ -14,10 +14,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import prompts
+from bot.channels._text import plain_text
 from bot.channels.base import MessageSink
-from bot.channels.text_reply import plain_text
-from bot.channels.wecom_bot_delivery import CHANNEL
-from bot.channels.wecom_bot_streams import StreamBook, StreamState
+from bot.channels.wecom_bot.sender import CHANNEL
+from bot.channels.wecom_bot.streams import StreamBook, StreamState
 from bot.messages import IncomingKind, IncomingMessage
 from bot.service.outbox import Outbox
 from bot.store import Store

@@ -11,7 +11,7 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from bot.channels.access_token import KeyedLock, StoreSessionStorage, fetch_once
+from bot.channels._tokens import KeyedLock, StoreSessionStorage, fetch_once
 from bot.messages import DeliveryResult
 from bot.store import Store
 from config.settings import WechatSettings

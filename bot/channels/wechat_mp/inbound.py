@@ -1,10 +1,6 @@
-"""The WeChat Official Account (公众号) channel: the `/wechat/mp` callback and the customer-service API.
-
-A text message (or a menu CLICK mapped to a question) goes to the dispatcher in a thread. When the reply
-is ready within `passive_budget_s` it is the callback's passive answer; otherwise the callback answers
-`success` and the outbox delivers the reply through `message/custom/send` (see wechat_mp_passive for how
-the platform's retries of a MsgId never produce a second answer or lose one). A subscription gets the
-welcome text; other messages (images, voice…) a notice that only text questions are answered."""
+"""The `/wechat/mp` callback routes: URL verification, and messages answered passively within
+`passive_budget_s` or handed to the outbox (bot.channels.wechat_mp.passive keeps the platform's retries of a
+MsgId to one answer)."""
 
 from __future__ import annotations
 
@@ -14,7 +10,6 @@ import logging
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -23,55 +18,22 @@ from wechatpy import parse_message
 from wechatpy.replies import TextReply
 
 import prompts
-from bot.channels.base import MessageSink, Platform, PlatformContext
-from bot.channels.edge import ReplayGuard, read_body
-from bot.channels.text_reply import plain_text, split_text, utf8_fits
-from bot.channels.wechat_mp_api import CustomMessages, SharedTokenClient
-from bot.channels.wechat_mp_crypto import CallbackQuery, MpEnvelope, OpenedCallback
-from bot.channels.wechat_mp_passive import Outcome, PassiveTurns, hold_seconds
-from bot.messages import DeliveryResult, IncomingMessage, Reply
+from bot.channels._edge import ReplayGuard, read_body
+from bot.channels.base import MessageSink, PlatformContext
+from bot.channels.wechat_mp.crypto import CallbackQuery, MpEnvelope, OpenedCallback
+from bot.channels.wechat_mp.passive import Outcome, PassiveTurns, hold_seconds
+from bot.channels.wechat_mp.sender import CHANNEL, reply_pieces
+from bot.messages import IncomingMessage
 from bot.service.outbox import Outbox
-from bot.service.sent_pieces import SentPieces
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "wechat_mp"
 ROUTE = "/wechat/mp"
-MAX_TEXT_BYTES = 2048
 TEXT_ONLY_PROMPT = "wechat_text_only"
 SUBSCRIBE_EVENTS = ("subscribe", "subscribe_scan")
 TURN_THREADS = 16
 POLL_S = 0.05
 MAX_MESSAGE_KEY = 64
-
-
-def reply_pieces(reply: Reply) -> list[str]:
-    """The reply as the platform's text messages: with its 依据 line, in pieces of at most 2,048 bytes."""
-    return split_text(plain_text(reply), utf8_fits(MAX_TEXT_BYTES))
-
-
-class WechatMpChannel:
-    """Delivers replies through the customer-service message API, piece by piece; pieces already
-    delivered (passively, or before a failed attempt) are not sent again."""
-
-    name = CHANNEL
-
-    def __init__(self, messages: CustomMessages, sent: SentPieces) -> None:
-        self.messages = messages
-        self.sent = sent
-
-    def send(self, reply: Reply) -> DeliveryResult:
-        pieces = reply_pieces(reply)
-        first = self.sent.count(reply.message_id)
-        for index in range(first, len(pieces)):
-            result = self.messages.send_text(reply.chat_id, pieces[index])
-            if not result.ok:
-                if len(pieces) > 1:
-                    where = f"第 {index + 1}/{len(pieces)} 段 / piece {index + 1} of {len(pieces)}: "
-                    return replace(result, error=where + (result.error or ""))
-                return result
-            self.sent.note(reply.message_id, index + 1)
-        return DeliveryResult(ok=True, platform_message_id=f"custom:{len(pieces)}")
 
 
 class MpCallbacks:
@@ -212,21 +174,6 @@ class MpCallbacks:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(TURN_THREADS, thread_name_prefix="wechat-mp")
         return self._executor
-
-
-def platform(context: PlatformContext) -> Platform | None:
-    """The Official Account channel, or None while [wechat] has no token."""
-    wechat = context.settings.wechat
-    if not wechat.enabled:
-        return None
-    wechat.require("wechat", "app_id", "app_secret")
-    prompts.load(wechat.welcome)  # a missing welcome file fails at startup, not on the first subscriber
-    sent = SentPieces(context.store, CHANNEL)
-    client = SharedTokenClient(wechat, context.store, context.locks)
-    channel = WechatMpChannel(CustomMessages(client), sent)
-    turns = PassiveTurns(context.store, CHANNEL, sent)
-    callbacks = MpCallbacks(context, MpEnvelope(wechat), turns)
-    return Platform(channel, callbacks.router(), callbacks.start, callbacks.stop)
 
 
 def _message_key(message_id: str) -> str:

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bot.channels.access_token import KeyedLock
-from bot.channels.text_reply import plain_text
-from bot.channels.wecom_bot_messages import fit_content, markdown_message
-from bot.channels.wecom_bot_streams import PREFIX
+from bot.channels._text import plain_text
+from bot.channels._tokens import KeyedLock
+from bot.channels.wecom_bot.messages import fit_content, markdown_message
+from bot.channels.wecom_bot.streams import PREFIX
 from bot.messages import DeliveryResult, Reply
 from bot.store import Store
 

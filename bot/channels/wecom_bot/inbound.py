@@ -1,12 +1,5 @@
-"""The WeCom 智能机器人 channel (AI bot answering in group and single chats): route `/wecom/bot`,
-settings [wecom_bot].
-
-GET verifies the URL (the encrypted echostr is decrypted and returned). POST carries an encrypted JSON
-callback: a message gets a streamed reply (the answer when it is ready within `first_reply_wait_s`, else
-a placeholder while a worker thread answers), each stream refresh gets the stream's current content
-until `finish: true`. The streams live in the store (wecom_bot_streams), so a refresh may land on any
-worker. Replies outside a callback (staff) go through the conversation's latest response_url
-(wecom_bot_delivery). Every callback passes the edge first: body limit, signature, freshness, replay."""
+"""The `/wecom/bot` callback routes: URL verification (the decrypted echostr), and encrypted JSON
+callbacks answered with a stream (messages) or its current content (stream refreshes)."""
 
 from __future__ import annotations
 
@@ -21,12 +14,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 import prompts
-from bot.channels.base import Platform, PlatformContext
-from bot.channels.edge import ReplayGuard, check_fresh, parse_json, read_body
-from bot.channels.wecom_bot_answers import StreamAnswers
-from bot.channels.wecom_bot_crypto import WecomCipher
-from bot.channels.wecom_bot_delivery import CHANNEL, ResponseUrls, WecomBotChannel
-from bot.channels.wecom_bot_messages import (
+from bot.channels._edge import ReplayGuard, check_fresh, parse_json, read_body
+from bot.channels.base import PlatformContext
+from bot.channels.wecom_bot.answers import StreamAnswers
+from bot.channels.wecom_bot.crypto import WecomCipher
+from bot.channels.wecom_bot.messages import (
     BotCallback,
     fit_content,
     parse_callback,
@@ -35,7 +27,8 @@ from bot.channels.wecom_bot_messages import (
     stream_reply,
     text_reply,
 )
-from bot.channels.wecom_bot_streams import StreamBook, StreamTexts
+from bot.channels.wecom_bot.sender import CHANNEL, ResponseUrls, WecomBotChannel
+from bot.channels.wecom_bot.streams import StreamBook, StreamTexts
 from config.errors import EdgeRejected
 
 log = logging.getLogger(__name__)
@@ -177,13 +170,3 @@ def build_router(callbacks: WecomBotCallbacks) -> APIRouter:
         return Response(reply, media_type="application/json" if reply else "text/plain")
 
     return router
-
-
-def platform(context: PlatformContext) -> Platform | None:
-    """The 智能机器人 platform; None while [wecom_bot] token is unset."""
-    settings = context.settings.wecom_bot
-    if not settings.enabled:
-        return None
-    settings.require("wecom_bot", "aes_key")
-    callbacks = WecomBotCallbacks(context)
-    return Platform(channel=callbacks.channel, router=build_router(callbacks), stop=callbacks.stop)

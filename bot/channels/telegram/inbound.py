@@ -1,13 +1,10 @@
-"""The Telegram channel: a bot answering in private chats and groups.
-
-Design: stdbot already has what python-telegram-bot's `Application` would add — its own dispatcher (the
-handlers), outbox (sending with retries) and lifespan — so the channel uses PTB's `Bot` directly, for
-the Bot API calls, the Update / Message types and its error classes, without an Application or Updater.
+"""The Telegram webhook and the service handling updates.
 
 Webhook mode: POST /telegram/webhook must carry X-Telegram-Bot-Api-Secret-Token (compared in constant
 time, else 403); the body is size-limited (413) and must be an Update (else 400). The route answers 200 at
 once; the update is handled afterwards in a worker thread (the dispatcher answers, the outbox delivers
-through TelegramChannel.send). Polling mode runs getUpdates in one worker (see telegram_polling)."""
+through TelegramChannel.send). Polling mode runs getUpdates in one worker (see
+bot.channels.telegram.polling)."""
 
 from __future__ import annotations
 
@@ -19,13 +16,13 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
-from bot.channels.base import MessageSink, Platform, PlatformContext
-from bot.channels.edge import parse_json, read_body
-from bot.channels.telegram_budget import ChatBudget
-from bot.channels.telegram_channel import TelegramChannel
-from bot.channels.telegram_client import BotClient
-from bot.channels.telegram_polling import Poller, PollingLease
-from bot.channels.telegram_updates import CHANNEL, Inbound, read_update
+from bot.channels._edge import parse_json, read_body
+from bot.channels.base import MessageSink, PlatformContext
+from bot.channels.telegram.api import BotClient
+from bot.channels.telegram.budget import ChatBudget
+from bot.channels.telegram.polling import Poller, PollingLease
+from bot.channels.telegram.sender import TelegramChannel
+from bot.channels.telegram.updates import CHANNEL, Inbound, read_update
 from bot.messages import IncomingMessage, Reply
 from bot.service.outbox import Outbox
 from config.errors import EdgeRejected
@@ -142,12 +139,3 @@ class TelegramService:
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
-
-
-def platform(context: PlatformContext, *, request: BaseRequest | None = None) -> Platform | None:
-    """The Telegram platform, or None while [telegram] token is unset. `request` replaces PTB's HTTP
-    client (tests play the Bot API with it)."""
-    if not context.settings.telegram.enabled:
-        return None
-    service = TelegramService(context, request=request)
-    return Platform(service.channel, service.router(), service.start, service.stop)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from bot.channels.access_token import KeyedLock
+from bot.channels._tokens import KeyedLock
 from bot.messages import ChatType
 from bot.store import Store
 

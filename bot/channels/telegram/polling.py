@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from telegram import Update
 
-from bot.channels.access_token import KeyedLock
-from bot.channels.telegram_client import CALL_SLACK_S, BotClient
+from bot.channels._tokens import KeyedLock
+from bot.channels.telegram.api import CALL_SLACK_S, BotClient
 from bot.service.outbox import backoff_delay
 from bot.store import Store
 from config.errors import StoreError

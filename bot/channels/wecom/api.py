@@ -18,7 +18,7 @@ import requests
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from bot.channels.access_token import KeyedLock, StoreSessionStorage, fetch_once
+from bot.channels._tokens import KeyedLock, StoreSessionStorage, fetch_once
 from bot.messages import DeliveryResult
 from bot.service.sent_pieces import SentPieces
 from bot.store import Store

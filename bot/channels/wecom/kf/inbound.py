@@ -1,12 +1,10 @@
-"""WeChat customer service (微信客服): WeChat users write to a kf account that stdbot manages through the
-WeCom API.
+"""The `/wechat/kf` callback route and the pull of 微信客服 messages.
 
-The callback at /wechat/kf (`kf_msg_or_event`, carrying a Token and the OpenKfId) holds no message: it
-says "pull". The pull (`kf/sync_msg`) runs in the background, one at a time per kf account across workers,
-page by page until `has_more` is 0. Each page's customer messages go to the dispatcher (which stores them
-first and drops the ones seen before); only then is the page's cursor saved, so a restart neither skips
-nor repeats a message. Replies go out through `kf/send_msg` (wechatpy's HTTP client: 1.8 has no kf
-module); the chat id carries both the kf account and the customer, "<open_kfid>:<external_userid>"."""
+The callback (`kf_msg_or_event`, carrying a Token and the OpenKfId) holds no message: it says "pull". The
+pull (`kf/sync_msg`) runs in the background, one at a time per kf account across workers, page by page
+until `has_more` is 0. Each page's customer messages go to the dispatcher (which stores them first and
+drops the ones seen before); only then is the page's cursor saved, so a restart neither skips nor repeats
+a message."""
 
 from __future__ import annotations
 
@@ -23,97 +21,25 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from wechatpy.exceptions import WeChatClientException
 
-import prompts
-from bot.channels.access_token import KeyedLock
-from bot.channels.background import BackgroundWork
-from bot.channels.base import MessageSink, Platform, PlatformContext
-from bot.channels.qyapi import (
-    PERMANENT,
-    Explanation,
-    QyapiClient,
-    deliver_pieces,
-    delivery_failure,
-)
-from bot.channels.text_reply import plain_text, split_text, utf8_fits
-from bot.channels.wecom_callback import WecomXmlCallback
-from bot.messages import DeliveryResult, IncomingMessage, Reply
+from bot.channels._tokens import KeyedLock
+from bot.channels._workers import BackgroundWork
+from bot.channels.base import MessageSink, PlatformContext
+from bot.channels.wecom.api import QyapiClient
+from bot.channels.wecom.callback import WecomXmlCallback
+from bot.channels.wecom.kf.sender import CHANNEL, chat_id
+from bot.messages import IncomingMessage
 from bot.service.locks import ConversationLocks
-from bot.service.sent_pieces import SentPieces
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "wechat_kf"
 ROUTE = "/wechat/kf"
-TEXT_LIMIT_BYTES = 2000  # kf/send_msg takes at most 2048 bytes of text
 SYNC_LIMIT = 1000  # the platform's default and maximum page
 FIRST_SYNC_BACKLOG_S = 600  # with no cursor yet, older messages (up to 3 days) are history, not questions
 CUSTOMER = 3  # msg origin: 3 the WeChat customer, 4 a system event, 5 a servicer in WeCom
 EVENT = 4
 INVALID_SYNC_TOKEN = 95007
 _KEEP_EVENT_S = 3 * 86400  # sync_msg returns at most 3 days
-
-WINDOW: Explanation = (
-    "微信客服已不接受接口发送：用户最后一条消息后 48 小时内最多发 5 条，会话须处于“待处理”或“智能助手接待”"
-    "状态（已转接待人员或会话已结束时不可发）；请等用户再次发消息",
-    "微信客服 no longer takes API messages for this user: at most 5 within 48 hours of the user's last "
-    "message, while the session is new or with the API (not taken over by a servicer, not ended); wait for "
-    "the user to write again",
-)
-KF_PERMANENT: dict[int, Explanation] = {
-    **PERMANENT,
-    95011: (
-        "该客服帐号由企业微信直接使用，请在管理后台改为“通过API管理”",
-        "this kf account is used in the WeCom app, not managed through the API: change it on the console",
-    ),
-}
-
-
-def chat_id(open_kfid: str, external_userid: str) -> str:
-    return f"{open_kfid}:{external_userid}"
-
-
-def split_chat_id(value: str) -> tuple[str, str]:
-    """(open_kfid, external_userid) of a chat id; ValueError when it is not one."""
-    open_kfid, _, external_userid = value.partition(":")
-    if not open_kfid or not external_userid:
-        raise ValueError(f"not a 微信客服 chat id: {value!r}")
-    return open_kfid, external_userid
-
-
-def kf_failure(exc: Exception) -> DeliveryResult:
-    """delivery_failure with 微信客服's own codes: the 950xx family (session state, the 48-hour and
-    5-message limits) cannot be fixed by retrying."""
-    code = exc.errcode if isinstance(exc, WeChatClientException) else None
-    if isinstance(code, int) and 95000 <= code < 95100 and code not in KF_PERMANENT:
-        return delivery_failure(exc, {**KF_PERMANENT, code: WINDOW})
-    return delivery_failure(exc, KF_PERMANENT)
-
-
-class WechatKfChannel:
-    """Sends replies to 微信客服 customers as text, split under the platform's limit."""
-
-    name = CHANNEL
-
-    def __init__(self, client: QyapiClient, sent: SentPieces) -> None:
-        self.client = client
-        self.sent = sent
-
-    def send(self, reply: Reply) -> DeliveryResult:
-        try:
-            open_kfid, external_userid = split_chat_id(reply.chat_id)
-        except ValueError as exc:
-            return DeliveryResult(ok=False, error=f"会话标识无效 / bad chat id: {exc}", retryable=False)
-        pieces = split_text(plain_text(reply), utf8_fits(TEXT_LIMIT_BYTES))
-
-        def send_one(piece: str) -> str | None:
-            text = {"content": piece}
-            data = {"touser": external_userid, "open_kfid": open_kfid, "msgtype": "text", "text": text}
-            msgid = self.client.post("kf/send_msg", data=data).get("msgid")
-            return str(msgid) if msgid else None
-
-        return deliver_pieces(reply.message_id, pieces, send_one, self.sent, kf_failure)
-
 
 Answer = Callable[[IncomingMessage], object]
 
@@ -284,24 +210,3 @@ def pull_locks(context: PlatformContext) -> tuple[KeyedLock, Callable[[], None]]
         return context.locks, lambda: None  # PostgreSQL advisory locks, or one process only
     locks = ConversationLocks(url, lock_dir=Path(database).resolve().parent / "locks" / CHANNEL)
     return locks, locks.close
-
-
-def platform(context: PlatformContext) -> Platform | None:
-    """微信客服, when [wechat_kf] is filled in."""
-    settings = context.settings.wechat_kf
-    if not settings.enabled:
-        return None
-    settings.require(CHANNEL, "app_id", "app_secret", "aes_key")
-    client = QyapiClient(settings, context.store, context.locks, CHANNEL)
-    welcome = prompts.load(settings.welcome) if settings.welcome else None
-    locks, close_locks = pull_locks(context)
-    sync = KfSync(client, context.store, locks, welcome)
-    work = BackgroundWork(CHANNEL)
-
-    def stop() -> None:
-        work.stop()
-        sync.stop()
-        close_locks()
-
-    router = build_router(WecomXmlCallback(CHANNEL, settings, context.store), sync, work, context.sink)
-    return Platform(WechatKfChannel(client, SentPieces(context.store, CHANNEL)), router, stop=stop)

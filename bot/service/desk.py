@@ -1,4 +1,5 @@
-"""What staff do to a conversation from the console: claim, release, reply, resolve, save as FAQ.
+"""The staff desk: what staff do to a conversation (from the console): claim, release, reply, resolve,
+save as FAQ.
 
 Each action runs under the conversation's lock (the dispatcher's, so it also holds against the bot's
 turn and other workers) and is written to the audit log. Replies and the resolve notice go out like the
@@ -13,15 +14,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 import prompts
 from bot.messages import ReplyKind, utcnow
 from bot.service.dispatcher import conversation_key
-from bot.service.events import StaffReplied
-from bot.store import ConversationRecord, FormUse, HandoffRecord, QueuedReply
-from bot.web.auth import StaffUser, console_text
-from bot.web.state import Services
-from config.errors import StoreError, StoreUnavailable
+from bot.service.events import EventBus, StaffReplied
+from bot.service.locks import ConversationLocks
+from bot.service.outbox import Outbox
+from bot.store import ConversationRecord, FormUse, HandoffRecord, QueuedReply, Store
+from config.errors import ActionRefused, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,19 @@ RESOLVED_MODE = "resolved"
 FORM_TOKEN_TTL = timedelta(days=1)
 
 
-class ActionRefused(Exception):
-    """An action that cannot be done, with the message staff see (409 unless said otherwise)."""
+class StaffMember(Protocol):
+    """Who acts: a login name, and how messages and the audit log name them (staff:<name>)."""
 
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def actor(self) -> str: ...
+
+
+def desk_text(key: str, **values: object) -> str:
+    """A message for staff from prompts/console_labels.md."""
+    return prompts.label("console_labels", key, **values)
 
 
 @dataclass(frozen=True)
@@ -47,20 +55,30 @@ class ReplyOutcome:
 
 
 class StaffDesk:
-    """The console's actions on conversations."""
+    """Staff actions on conversations; refusals raise ActionRefused with a message for staff."""
 
-    def __init__(self, app: Services, *, form_token_ttl: timedelta = FORM_TOKEN_TTL) -> None:
-        self.app = app
-        self.store = app.store
+    def __init__(
+        self,
+        store: Store,
+        locks: ConversationLocks,
+        outbox: Outbox,
+        events: EventBus,
+        *,
+        form_token_ttl: timedelta = FORM_TOKEN_TTL,
+    ) -> None:
+        self.store = store
+        self.locks = locks
+        self.outbox = outbox
+        self.events = events
         self.form_token_ttl = form_token_ttl
 
     def conversation(self, conversation_id: int) -> ConversationRecord:
         try:
             return self.store.conversation(conversation_id)
         except StoreError:
-            raise ActionRefused(console_text("err_no_conversation"), 404) from None
+            raise ActionRefused(desk_text("err_no_conversation"), "not_found") from None
 
-    def claim(self, user: StaffUser, conversation_id: int) -> HandoffRecord:
+    def claim(self, user: StaffMember, conversation_id: int) -> HandoffRecord:
         """Take the conversation; one without a handoff is taken over from the bot."""
         self.conversation(conversation_id)
         with self._locked(conversation_id):
@@ -71,25 +89,25 @@ class StaffDesk:
         self.store.audit(user.actor, "claim", f"conversation={conversation_id} handoff={claimed.id}")
         return claimed
 
-    def release(self, user: StaffUser, conversation_id: int) -> HandoffRecord:
+    def release(self, user: StaffMember, conversation_id: int) -> HandoffRecord:
         self.conversation(conversation_id)
         with self._locked(conversation_id):
             handoff = self._active(conversation_id, "err_already_resolved")
             if handoff.state != "claimed":
-                raise ActionRefused(console_text("err_not_claimed"))
+                raise ActionRefused(desk_text("err_not_claimed"))
             self._check_holder(user, handoff)
             released = self._refusing(lambda: self.store.release_handoff(handoff.id))
         self.store.audit(user.actor, "release", f"conversation={conversation_id} handoff={handoff.id}")
         return released
 
-    def reply(self, user: StaffUser, conversation_id: int, text: str, token: str) -> ReplyOutcome:
+    def reply(self, user: StaffMember, conversation_id: int, text: str, token: str) -> ReplyOutcome:
         """Send a staff reply through the user's channel (claiming the conversation if nobody has)."""
         conversation = self.conversation(conversation_id)
         text = text.strip()
         if not text:
-            raise ActionRefused(console_text("err_empty_reply"), 422)
+            raise ActionRefused(desk_text("err_empty_reply"), "invalid")
         if len(text) > MAX_REPLY_CHARS:
-            raise ActionRefused(console_text("err_long_reply", n=len(text), max=MAX_REPLY_CHARS), 413)
+            raise ActionRefused(desk_text("err_long_reply", n=len(text), max=MAX_REPLY_CHARS), "too_large")
         form = FormUse("reply", conversation_id, token)
         with self._locked(conversation_id):
             sent = self.store.form_outcome(form)
@@ -105,7 +123,7 @@ class StaffDesk:
         self._forget_old_tokens()
         return ReplyOutcome(message_id, repeated=False)
 
-    def resolve(self, user: StaffUser, conversation_id: int) -> HandoffRecord:
+    def resolve(self, user: StaffMember, conversation_id: int) -> HandoffRecord:
         """Close the handoff, give the conversation back to the bot, and tell the user."""
         conversation = self.conversation(conversation_id)
         with self._locked(conversation_id):
@@ -117,7 +135,7 @@ class StaffDesk:
         self.store.audit(user.actor, "resolve", f"conversation={conversation_id} handoff={handoff.id}")
         return resolved
 
-    def save_faq(self, user: StaffUser, conversation_id: int, message_id: int, token: str) -> int:
+    def save_faq(self, user: StaffMember, conversation_id: int, message_id: int, token: str) -> int:
         """An FAQ draft from a staff reply and the user's question before it; the draft id."""
         self.conversation(conversation_id)
         form = FormUse("faq", conversation_id, token)
@@ -130,7 +148,7 @@ class StaffDesk:
                 (m for m in transcript if m.id == message_id and m.author.startswith("staff:")), None
             )
             if reply is None:
-                raise ActionRefused(console_text("err_no_staff_reply"), 404)
+                raise ActionRefused(desk_text("err_no_staff_reply"), "not_found")
             question = next(
                 (
                     m.text
@@ -140,7 +158,7 @@ class StaffDesk:
                 None,
             )
             if question is None:
-                raise ActionRefused(console_text("err_no_question"))
+                raise ActionRefused(desk_text("err_no_question"))
             draft = self.store.add_faq_draft_once(form, question, reply.text, user.actor)
             if draft.repeated:
                 return draft.result_id
@@ -152,24 +170,24 @@ class StaffDesk:
     # helpers
 
     def _locked(self, conversation_id: int) -> AbstractContextManager[None]:
-        return self.app.dispatcher.locks.hold(conversation_key(conversation_id))
+        return self.locks.hold(conversation_key(conversation_id))
 
     def _active(self, conversation_id: int, refusal: str) -> HandoffRecord:
         handoff = self.store.open_handoff_for(conversation_id)
         if handoff is None:
-            raise ActionRefused(console_text(refusal))
+            raise ActionRefused(desk_text(refusal))
         return handoff
 
-    def _claim(self, user: StaffUser, handoff: HandoffRecord) -> HandoffRecord:
+    def _claim(self, user: StaffMember, handoff: HandoffRecord) -> HandoffRecord:
         self._check_holder(user, handoff)
         if handoff.state == "claimed":
             return handoff
         return self._refusing(lambda: self.store.claim_handoff(handoff.id, user.username))
 
     @staticmethod
-    def _check_holder(user: StaffUser, handoff: HandoffRecord) -> None:
+    def _check_holder(user: StaffMember, handoff: HandoffRecord) -> None:
         if handoff.state == "claimed" and handoff.staff != user.username:
-            raise ActionRefused(console_text("err_claimed_by", staff=handoff.staff or "—"))
+            raise ActionRefused(desk_text("err_claimed_by", staff=handoff.staff or "—"))
 
     @staticmethod
     def _refusing(action: Callable[[], HandoffRecord]) -> HandoffRecord:
@@ -194,10 +212,10 @@ class StaffDesk:
         form token), then wake this worker's outbox so it goes out at once."""
         queued = self.store.queue_reply(conversation.id, text, author=author or kind, mode=mode, form=form)
         if not queued.repeated:
-            self.app.outbox.wake()
+            self.outbox.wake()
             if kind == "staff":
                 event = StaffReplied(conversation.id, conversation.channel, author or kind, queued.message.id)
-                self.app.events.publish(event)
+                self.events.publish(event)
         return queued
 
     def _forget_old_tokens(self) -> None:
