@@ -99,7 +99,7 @@ def staff_to_user(base: str, data_dir: Path, replies: int) -> list[float]:
     with httpx.Client(base_url=base, timeout=30) as client:
         session = client.post("/api/chat/sessions").json()
         first = client.post("/api/chat/messages", json={**session, "text": "转人工"}).json()
-        conversation = store.find_conversation(CHANNEL, session["session_id"], session["session_id"])
+        conversation = store.conversations.find(CHANNEL, session["session_id"], session["session_id"])
         if conversation is None:
             raise SystemExit("conversation not found")
         after = first["reply"]["message_id"]
@@ -112,8 +112,8 @@ def staff_to_user(base: str, data_dir: Path, replies: int) -> list[float]:
             listener.start()
             time.sleep(0.3)  # the stream is open
             started = time.perf_counter()
-            message = store.record_outbound(conversation.id, wanted, author="staff:bench")
-            store.enqueue_delivery(message.id, CHANNEL, session["session_id"], wanted, "staff")
+            message = store.conversations.record_outbound(conversation.id, wanted, author="staff:bench")
+            store.deliveries.enqueue(message.id, CHANNEL, session["session_id"], wanted, "staff")
             if not arrived.wait(10):
                 raise SystemExit("staff reply never reached the user")
             times.append((time.perf_counter() - started) * 1000)
@@ -132,13 +132,13 @@ def console_to_user(base: str, data_dir: Path, replies: int) -> list[float]:
 
     password = "bench-password-0123"
     store = Store(f"sqlite:///{data_dir / 'stdbot.db'}")
-    store.add_staff("bench-console", hash_password(password), "staff")
+    store.staff.add("bench-console", hash_password(password), "staff")
     hidden = re.compile(r'name="csrf_token" value="([^"]+)"')
     times: list[float] = []
     with httpx.Client(base_url=base, timeout=30) as user, httpx.Client(base_url=base, timeout=30) as staff:
         session = user.post("/api/chat/sessions").json()
         first = user.post("/api/chat/messages", json={**session, "text": "转人工"}).json()
-        conversation = store.find_conversation(CHANNEL, session["session_id"], session["session_id"])
+        conversation = store.conversations.find(CHANNEL, session["session_id"], session["session_id"])
         if conversation is None:
             raise SystemExit("conversation not found")
         login = staff.get("/console/login")

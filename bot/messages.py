@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from knowledge.types import Citation
 
 ChatType = Literal["private", "group"]
 IncomingKind = Literal["text", "handoff_request", "feedback", "event"]
 ReplyKind = Literal["bot", "staff", "system"]
+REPLY_KINDS: tuple[ReplyKind, ...] = get_args(ReplyKind)
 
 
 def utcnow() -> datetime:

@@ -101,6 +101,9 @@ class AnswerSettings(Section):
     )
     escalate_below: float = Field(0.15, ge=0, le=1)
     max_question_chars: int = Field(2000, ge=10)
+    messages_per_minute: int = Field(
+        20, ge=1, le=10_000, description="messages a sender may send a minute before being asked to wait"
+    )
     extractive_passages: int = Field(3, ge=1, le=10)
     passage_chars: int = Field(300, ge=50)
 
@@ -248,6 +251,12 @@ class KnowledgeAdminSettings(Section):
         "not activated unless an admin insists (unset: no gate)",
     )
     upload_max_mb: int = Field(50, ge=1, le=2048, description="largest file an admin may upload")
+    upload_read_timeout_s: float = Field(
+        60.0, gt=0, le=3600, description="how long reading one upload (in a process of its own) may take"
+    )
+    upload_read_memory_mb: int = Field(
+        1024, ge=256, le=65536, description="memory the process reading one upload may use"
+    )
     reload_check_s: float = Field(
         5.0, gt=0, le=300, description="how often each worker looks for a newly activated version"
     )

@@ -50,7 +50,7 @@ UNREPEATED_MODES = frozenset({"refusal", "faq_suggest"})
 # A standard named by its title, or another edition of one just discussed: the catalogue facts answer.
 FACTS_ASKED = "catalog_facts_asked"
 FAQ_COMPARED = 8  # FAQ hits the FAQ matcher compares with a question (their vectors are cached)
-QUESTION = Intent("question")
+QUESTION = Intent(kind="question")
 _FILLER = re.compile(r"[\W_\s]+", re.UNICODE)
 _TAG = re.compile(r"<[^<>]{0,500}>")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -141,10 +141,26 @@ class Answerer:
         """Empty questions get a prompt to ask one; over-long ones are cut to max_question_chars."""
         text = turn.original.strip()
         if not _FILLER.sub("", normalise_for_matching(text)):
-            answer = Answer(prompts.load("refusal_empty"), (), 0.0, "refusal", False, "", ("empty_question",))
+            answer = Answer(
+                text=prompts.load("refusal_empty"),
+                citations=(),
+                confidence=0.0,
+                mode="refusal",
+                escalate=False,
+                question="",
+                reasons=("empty_question",),
+            )
             return replace(turn, question="", answer=answer, reasons=("empty_question",))
         if _only_markup(text):
-            answer = Answer(prompts.load("refusal_unclear"), (), 0.0, "refusal", False, "", ("only_markup",))
+            answer = Answer(
+                text=prompts.load("refusal_unclear"),
+                citations=(),
+                confidence=0.0,
+                mode="refusal",
+                escalate=False,
+                question="",
+                reasons=("only_markup",),
+            )
             return replace(turn, question="", answer=answer, reasons=("only_markup",))
         limit = self.settings.answer.max_question_chars
         if len(text) > limit:
@@ -170,7 +186,16 @@ class Answerer:
             reason = "suggestion_out_of_range"
         else:
             text, reason = prompts.load("suggestion_none"), "no_suggestions"
-        answer = Answer(text, (), 0.0, "refusal", False, turn.question, (reason,), offered)
+        answer = Answer(
+            text=text,
+            citations=(),
+            confidence=0.0,
+            mode="refusal",
+            escalate=False,
+            question=turn.question,
+            reasons=(reason,),
+            suggestions=offered,
+        )
         return replace(turn, answer=answer, reasons=(reason,))
 
     def _classify(self, turn: Turn) -> Turn:
@@ -215,7 +240,11 @@ class Answerer:
         """Each part answered on its own with its own 依据, numbered; beyond `MAX_PARTS` the user is asked
         to send them one at a time."""
         if len(turn.parts) > MAX_PARTS:
-            draft = Draft(prompts.render("answer_too_many_parts", count=len(turn.parts)), "refusal", 0.0)
+            draft = Draft(
+                text=prompts.render("answer_too_many_parts", count=len(turn.parts)),
+                mode="refusal",
+                confidence=0.0,
+            )
             return self._finish(turn.noted(f"parts:{len(turn.parts)}"), draft)
         answers = []
         for part in turn.parts:
@@ -231,7 +260,7 @@ class Answerer:
             match = self._faq_decision(turn.question).match
             if match is not None:
                 return self._finish(turn, faq_draft(match))
-            draft = Draft(service_answer(self.settings.handoff), "refusal", 0.0)
+            draft = Draft(text=service_answer(self.settings.handoff), mode="refusal", confidence=0.0)
             return self._finish(turn, draft)
         name = {
             "human": "escalate_human",
@@ -241,7 +270,7 @@ class Answerer:
             "greeting": "refusal_greeting",
             "thanks": "refusal_thanks",
         }[turn.intent.kind]
-        draft = Draft(prompts.load(name), "refusal", 0.0, escalate=turn.intent.escalate)
+        draft = Draft(text=prompts.load(name), mode="refusal", confidence=0.0, escalate=turn.intent.escalate)
         return self._finish(turn, draft)
 
     def _from_catalogue(self, turn: Turn) -> Turn:
@@ -263,17 +292,34 @@ class Answerer:
             or FACTS_ASKED in turn.reasons
             or asks_only_status(turn.question, numbers, self.status_words)
         ):
-            draft = Draft(facts, "catalog", confidence, citations, (*missing, "catalog_only"))
+            draft = Draft(
+                text=facts,
+                mode="catalog",
+                confidence=confidence,
+                citations=citations,
+                reasons=(*missing, "catalog_only"),
+            )
             return self._finish(turn, draft)
         rest = self._draft_from_knowledge(without_numbers(turn.question, numbers))
         if not rest.relevant:
             draft = Draft(
-                facts, "catalog", min(confidence, rest.confidence), citations, missing + rest.reasons
+                text=facts,
+                mode="catalog",
+                confidence=min(confidence, rest.confidence),
+                citations=citations,
+                reasons=missing + rest.reasons,
             )
             return self._finish(turn, draft)
         text = f"{facts}\n\n{rest.text}"
         reasons = (*missing, f"combined:{rest.mode}", *rest.reasons)
-        draft = Draft(text, "catalog", rest.confidence, citations + rest.citations, reasons, rest.escalate)
+        draft = Draft(
+            text=text,
+            mode="catalog",
+            confidence=rest.confidence,
+            citations=citations + rest.citations,
+            reasons=reasons,
+            escalate=rest.escalate,
+        )
         return self._finish(turn, draft)
 
     def _from_knowledge(self, turn: Turn) -> Turn:
@@ -368,8 +414,21 @@ class Answerer:
         answer = self.settings.answer
         extractive = build_extractive_answer(question, hits, answer.extractive_passages, answer.passage_chars)
         if not extractive.passages:
-            return Draft(extractive.text, "extractive", 0.0, (), (*reasons, "no_passages"), relevant=False)
-        return Draft(extractive.text, "extractive", confidence, extractive.citations, reasons)
+            return Draft(
+                text=extractive.text,
+                mode="extractive",
+                confidence=0.0,
+                citations=(),
+                reasons=(*reasons, "no_passages"),
+                relevant=False,
+            )
+        return Draft(
+            text=extractive.text,
+            mode="extractive",
+            confidence=confidence,
+            citations=extractive.citations,
+            reasons=reasons,
+        )
 
     def _llm_draft(self, question: str, hits: Sequence[Hit], confidence: float) -> Draft:
         assert self.chat_model is not None
@@ -392,7 +451,7 @@ class Answerer:
             return self._extractive_draft(question, safe, confidence, *dropped, "llm_uncited")
         disclaimer = prompts.load("answer_disclaimer")
         text = prompts.render("answer_llm", answer=reply.text, sources=reply.sources, disclaimer=disclaimer)
-        return Draft(text, "llm", confidence, reply.citations, dropped)
+        return Draft(text=text, mode="llm", confidence=confidence, citations=reply.citations, reasons=dropped)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -413,14 +472,14 @@ class Answerer:
             else:
                 text, mode, citations = prompts.load("escalate_staff_topic_only"), "refusal", ()
         answer = Answer(
-            text,
-            citations,
-            round(draft.confidence, 4),
-            mode,
-            escalate,
-            turn.question,
-            reasons,
-            draft.suggestions,
+            text=text,
+            citations=citations,
+            confidence=round(draft.confidence, 4),
+            mode=mode,
+            escalate=escalate,
+            question=turn.question,
+            reasons=reasons,
+            suggestions=draft.suggestions,
         )
         return replace(turn, answer=answer, reasons=reasons)
 

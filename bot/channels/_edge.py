@@ -69,30 +69,67 @@ def check_fresh(timestamp: str | None, window_s: int, now: float | None = None) 
 
 
 def parse_xml(body: bytes) -> dict[str, str]:
-    """The child elements of an XML document's root as {tag: text}; 400 for malformed XML, a DTD,
-    entities or external references (XXE, billion laughs)."""
+    """The child elements of a platform message (`<xml>…</xml>`) as {tag: text}; 400 for malformed XML, a
+    DTD, entities or external references (XXE, billion laughs), another root, an element given twice, or
+    a text field (MsgType, Event, Content …) with elements inside it. Other elements may nest (a scan or
+    location event's details)."""
     if not body.strip():
         raise EdgeRejected(400, "empty XML body")
     try:
         root: Element = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError) as exc:
         raise EdgeRejected(400, f"malformed or unsafe XML: {type(exc).__name__}: {exc}") from None
-    return {child.tag: (child.text or "") for child in root}
+    if root.tag != "xml":
+        raise EdgeRejected(400, f"the message root is <{str(root.tag)[:40]}>, not <xml>")
+    fields: dict[str, str] = {}
+    for child in root:
+        tag = str(child.tag)
+        if tag in fields:
+            raise EdgeRejected(400, f"element <{tag[:40]}> given twice")
+        if tag in TEXT_FIELDS and len(child):
+            raise EdgeRejected(400, f"element <{tag}> must hold text, not elements")
+        fields[tag] = child.text or ""
+    return fields
+
+
+# Fields read as text, by stdbot or wechatpy, in WeChat and WeCom callbacks.
+TEXT_FIELDS = frozenset(
+    {
+        "ToUserName",
+        "FromUserName",
+        "CreateTime",
+        "MsgType",
+        "MsgId",
+        "Content",
+        "Event",
+        "EventKey",
+        "Encrypt",
+        "AgentID",
+        "Token",
+        "OpenKfId",
+        "MediaId",
+        "PicUrl",
+        "Format",
+        "Recognition",
+        "Ticket",
+    }
+)
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
     """A JSON object; 400 for anything else."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EdgeRejected(400, f"malformed JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise EdgeRejected(400, f"malformed JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise EdgeRejected(400, "JSON body is not an object")
     return data
 
 
 class NonceLedger(Protocol):
-    """Where the replay guard records (timestamp, nonce) pairs: the store, shared by every worker."""
+    """Where the replay guard records (timestamp, nonce) pairs: the store's channel state, shared by every
+    worker."""
 
     def claim_nonce(
         self, channel: str, key: str, body_hash: str, expires_at: datetime, now: datetime

@@ -40,17 +40,17 @@ class StoreSessionStorage(SessionStorage):  # type: ignore[misc]
         self._clock = clock
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self.store.channel_state(self._key(key), self._clock())
+        value = self.store.channel_state.get(self._key(key), self._clock())
         return default if value is None else value
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         expires = None
         if ttl is not None:
             expires = self._clock() + timedelta(seconds=max(float(ttl) - self.margin_s, 1.0))
-        self.store.put_channel_state(self._key(key), str(value), expires)
+        self.store.channel_state.put(self._key(key), str(value), expires)
 
     def delete(self, key: str) -> None:
-        self.store.delete_channel_state(self._key(key))
+        self.store.channel_state.delete(self._key(key))
 
     def _key(self, key: str) -> str:
         return f"{self.namespace}:{key}"

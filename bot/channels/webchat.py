@@ -37,7 +37,9 @@ class ChatSessions:
 
     def new(self) -> ChatSession:
         session_id = secrets.token_urlsafe(18)
-        return ChatSession(session_id, self._signer.get_signature(session_id).decode("ascii"))
+        return ChatSession(
+            session_id=session_id, token=self._signer.get_signature(session_id).decode("ascii")
+        )
 
     def valid(self, session_id: str, token: str) -> bool:
         """True when `token` was issued by this server for `session_id`."""

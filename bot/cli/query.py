@@ -48,7 +48,7 @@ def _batch(path: Path) -> Iterator[tuple[str, str | None] | str]:
         try:
             raw = json.loads(line)
             yield str(raw["question"]), (str(raw["conversation"]) if raw.get("conversation") else None)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             yield f"第 {number} 行不是含 question 的 JSON / line {number}: not JSON with a question: {exc}"
 
 

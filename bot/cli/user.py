@@ -45,8 +45,8 @@ def add_user(
     password = _read_password(password_stdin)
     store = _store(ctx, data_dir)
     try:
-        store.add_staff(username, hash_password(password), role.value)
-        store.audit("cli", "user_add", f"username={username} role={role.value}")
+        store.staff.add(username, hash_password(password), role.value)
+        store.staff.audit("cli", "user_add", f"username={username} role={role.value}")
     except StdbotError as exc:
         fail(str(exc))
     finally:
@@ -65,8 +65,8 @@ def change_password(
     password = _read_password(password_stdin)
     store = _store(ctx, data_dir)
     try:
-        store.set_staff_password(username.strip(), hash_password(password))
-        store.audit("cli", "user_passwd", f"username={username.strip()}")
+        store.staff.set_password(username.strip(), hash_password(password))
+        store.staff.audit("cli", "user_passwd", f"username={username.strip()}")
     except StdbotError as exc:
         fail(str(exc))
     finally:
@@ -79,7 +79,7 @@ def list_users(ctx: typer.Context, data_dir: DataDirOption = None) -> None:
     """列出工作台账号 / list console accounts."""
     store = _store(ctx, data_dir)
     try:
-        accounts = store.list_staff()
+        accounts = store.staff.accounts()
     except StdbotError as exc:
         fail(str(exc))
     finally:

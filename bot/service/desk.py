@@ -74,7 +74,7 @@ class StaffDesk:
 
     def conversation(self, conversation_id: int) -> ConversationRecord:
         try:
-            return self.store.conversation(conversation_id)
+            return self.store.conversations.get(conversation_id)
         except StoreError:
             raise ActionRefused(desk_text("err_no_conversation"), "not_found") from None
 
@@ -82,11 +82,11 @@ class StaffDesk:
         """Take the conversation; one without a handoff is taken over from the bot."""
         self.conversation(conversation_id)
         with self._locked(conversation_id):
-            handoff = self.store.open_handoff_for(conversation_id)
+            handoff = self.store.handoffs.active_for(conversation_id)
             if handoff is None:
-                handoff = self.store.open_handoff(conversation_id, TAKEOVER_REASON)
+                handoff = self.store.handoffs.open(conversation_id, TAKEOVER_REASON)
             claimed = self._claim(user, handoff)
-        self.store.audit(user.actor, "claim", f"conversation={conversation_id} handoff={claimed.id}")
+        self.store.staff.audit(user.actor, "claim", f"conversation={conversation_id} handoff={claimed.id}")
         return claimed
 
     def release(self, user: StaffMember, conversation_id: int) -> HandoffRecord:
@@ -96,8 +96,8 @@ class StaffDesk:
             if handoff.state != "claimed":
                 raise ActionRefused(desk_text("err_not_claimed"))
             self._check_holder(user, handoff)
-            released = self._refusing(lambda: self.store.release_handoff(handoff.id))
-        self.store.audit(user.actor, "release", f"conversation={conversation_id} handoff={handoff.id}")
+            released = self._refusing(lambda: self.store.handoffs.release(handoff.id))
+        self.store.staff.audit(user.actor, "release", f"conversation={conversation_id} handoff={handoff.id}")
         return released
 
     def reply(self, user: StaffMember, conversation_id: int, text: str, token: str) -> ReplyOutcome:
@@ -108,20 +108,20 @@ class StaffDesk:
             raise ActionRefused(desk_text("err_empty_reply"), "invalid")
         if len(text) > MAX_REPLY_CHARS:
             raise ActionRefused(desk_text("err_long_reply", n=len(text), max=MAX_REPLY_CHARS), "too_large")
-        form = FormUse("reply", conversation_id, token)
+        form = FormUse(purpose="reply", conversation_id=conversation_id, token=token)
         with self._locked(conversation_id):
-            sent = self.store.form_outcome(form)
+            sent = self.store.admin.form_outcome(form)
             if sent is not None:
-                return ReplyOutcome(sent, repeated=True)
+                return ReplyOutcome(message_id=sent, repeated=True)
             handoff = self._claim(user, self._active(conversation_id, "err_not_active"))
             queued = self._send(conversation, text, "staff", author=user.actor, form=form)
             if queued.repeated:
-                return ReplyOutcome(queued.message.id, repeated=True)
-            self.store.note_staff_reply(handoff.id)
+                return ReplyOutcome(message_id=queued.message.id, repeated=True)
+            self.store.handoffs.note_staff_reply(handoff.id)
         message_id = queued.message.id
-        self.store.audit(user.actor, "reply", f"conversation={conversation_id} message={message_id}")
+        self.store.staff.audit(user.actor, "reply", f"conversation={conversation_id} message={message_id}")
         self._forget_old_tokens()
-        return ReplyOutcome(message_id, repeated=False)
+        return ReplyOutcome(message_id=message_id, repeated=False)
 
     def resolve(self, user: StaffMember, conversation_id: int) -> HandoffRecord:
         """Close the handoff, give the conversation back to the bot, and tell the user."""
@@ -130,20 +130,20 @@ class StaffDesk:
             handoff = self._active(conversation_id, "err_already_resolved")
             if handoff.state == "claimed":
                 self._check_holder(user, handoff)
-            resolved = self._refusing(lambda: self.store.resolve_handoff(handoff.id, user.username))
+            resolved = self._refusing(lambda: self.store.handoffs.resolve(handoff.id, user.username))
             self._send(conversation, prompts.load("console_resolved"), "system", mode=RESOLVED_MODE)
-        self.store.audit(user.actor, "resolve", f"conversation={conversation_id} handoff={handoff.id}")
+        self.store.staff.audit(user.actor, "resolve", f"conversation={conversation_id} handoff={handoff.id}")
         return resolved
 
     def save_faq(self, user: StaffMember, conversation_id: int, message_id: int, token: str) -> int:
         """An FAQ draft from a staff reply and the user's question before it; the draft id."""
         self.conversation(conversation_id)
-        form = FormUse("faq", conversation_id, token)
+        form = FormUse(purpose="faq", conversation_id=conversation_id, token=token)
         with self._locked(conversation_id):
-            saved = self.store.form_outcome(form)
+            saved = self.store.admin.form_outcome(form)
             if saved is not None:
                 return saved
-            transcript = self.store.transcript(conversation_id)
+            transcript = self.store.conversations.transcript(conversation_id)
             reply = next(
                 (m for m in transcript if m.id == message_id and m.author.startswith("staff:")), None
             )
@@ -159,11 +159,11 @@ class StaffDesk:
             )
             if question is None:
                 raise ActionRefused(desk_text("err_no_question"))
-            draft = self.store.add_faq_draft_once(form, question, reply.text, user.actor)
+            draft = self.store.admin.add_faq_draft_once(form, question, reply.text, user.actor)
             if draft.repeated:
                 return draft.result_id
         draft_id = draft.result_id
-        self.store.audit(user.actor, "save_faq", f"conversation={conversation_id} draft={draft_id}")
+        self.store.staff.audit(user.actor, "save_faq", f"conversation={conversation_id} draft={draft_id}")
         self._forget_old_tokens()
         return draft_id
 
@@ -173,7 +173,7 @@ class StaffDesk:
         return self.locks.hold(conversation_key(conversation_id))
 
     def _active(self, conversation_id: int, refusal: str) -> HandoffRecord:
-        handoff = self.store.open_handoff_for(conversation_id)
+        handoff = self.store.handoffs.active_for(conversation_id)
         if handoff is None:
             raise ActionRefused(desk_text(refusal))
         return handoff
@@ -182,7 +182,7 @@ class StaffDesk:
         self._check_holder(user, handoff)
         if handoff.state == "claimed":
             return handoff
-        return self._refusing(lambda: self.store.claim_handoff(handoff.id, user.username))
+        return self._refusing(lambda: self.store.handoffs.claim(handoff.id, user.username))
 
     @staticmethod
     def _check_holder(user: StaffMember, handoff: HandoffRecord) -> None:
@@ -210,17 +210,24 @@ class StaffDesk:
     ) -> QueuedReply:
         """Store the message and queue it for the user's channel in one transaction (with `form`, once per
         form token), then wake this worker's outbox so it goes out at once."""
-        queued = self.store.queue_reply(conversation.id, text, author=author or kind, mode=mode, form=form)
+        queued = self.store.deliveries.queue_reply(
+            conversation.id, text, author=author or kind, mode=mode, form=form
+        )
         if not queued.repeated:
             self.outbox.wake()
             if kind == "staff":
-                event = StaffReplied(conversation.id, conversation.channel, author or kind, queued.message.id)
+                event = StaffReplied(
+                    conversation_id=conversation.id,
+                    channel=conversation.channel,
+                    staff=author or kind,
+                    message_id=queued.message.id,
+                )
                 self.events.publish(event)
         return queued
 
     def _forget_old_tokens(self) -> None:
         """Housekeeping after a form's work is done: it must not turn that success into an error."""
         try:
-            self.store.purge_form_tokens(utcnow() - self.form_token_ttl)
+            self.store.admin.purge_form_tokens(utcnow() - self.form_token_ttl)
         except StoreError:
             log.warning("could not purge old form tokens", exc_info=True)

@@ -83,14 +83,18 @@ class Dispatcher:
         """Handle one message; a message seen before (same channel and message id) is not answered again.
         With `hold_delivery_s` the caller delivers the reply itself (see Outbox.enqueue)."""
         received = time.perf_counter()
-        inbound = self.store.record_inbound(message)
+        inbound = self.store.conversations.record_inbound(message)
         conversation_id = inbound.conversation.id
         if inbound.duplicate:
             log.info("duplicate message %s:%s ignored", message.channel, message.message_id)
-            return HandleResult(conversation_id, True, None, False, None)
-        self.events.publish(MessageReceived(message.channel, message.kind, conversation_id))
+            return HandleResult(
+                conversation_id=conversation_id, duplicate=True, reply=None, handed_off=False, reason=None
+            )
+        self.events.publish(
+            MessageReceived(channel=message.channel, kind=message.kind, conversation_id=conversation_id)
+        )
         with self.locks.hold(conversation_key(conversation_id)):
-            conversation = self.store.conversation(conversation_id)
+            conversation = self.store.conversations.get(conversation_id)
             return _Turn(self, message, inbound.message, conversation, hold_delivery_s, received).run()
 
 
@@ -117,11 +121,17 @@ class _Turn:
     def run(self) -> HandleResult:
         if self.message.kind == "feedback" and not self._record_feedback():
             return self._nothing()
-        handoff = self.d.store.open_handoff_for(self.conversation.id)
+        handoff = self.d.store.handoffs.active_for(self.conversation.id)
         if handoff is not None and self._for_staff(handoff):
             return self._queue_for_staff(handoff)
         if handoff is None and self.conversation.state != "bot":  # staff hold it without a handoff
-            return HandleResult(self.conversation.id, False, None, True, None)
+            return HandleResult(
+                conversation_id=self.conversation.id,
+                duplicate=False,
+                reply=None,
+                handed_off=True,
+                reason=None,
+            )
         if self.message.kind == "text":
             return self._answer(handoff)
         decision = self.d.handoff.decide(self.message, None, self.conversation, self.now)
@@ -136,15 +146,28 @@ class _Turn:
         """No bot answer; the first message queued while nobody has claimed the handoff gets a notice."""
         quiet = self.message.kind not in ("text", "handoff_request") or handoff.state == "claimed"
         if quiet or self._notice_given(handoff):
-            return HandleResult(self.conversation.id, False, None, True, handoff.reason)
+            return HandleResult(
+                conversation_id=self.conversation.id,
+                duplicate=False,
+                reply=None,
+                handed_off=True,
+                reason=handoff.reason,
+            )
         text = self.d.handoff.waiting_notice(self.now)
         reply, delivery_id = self._send(text, "system", mode=WAITING_NOTICE_MODE)
-        return HandleResult(self.conversation.id, False, reply, True, handoff.reason, delivery_id)
+        return HandleResult(
+            conversation_id=self.conversation.id,
+            duplicate=False,
+            reply=reply,
+            handed_off=True,
+            reason=handoff.reason,
+            delivery_id=delivery_id,
+        )
 
     def _notice_given(self, handoff: HandoffRecord) -> bool:
         return any(
             m.direction == "out" and m.mode == WAITING_NOTICE_MODE and m.created_at >= handoff.created_at
-            for m in self.d.store.transcript(self.conversation.id, limit=100)
+            for m in self.d.store.conversations.transcript(self.conversation.id, limit=100)
         )
 
     def _answer(self, handoff: HandoffRecord | None) -> HandleResult:
@@ -168,7 +191,14 @@ class _Turn:
         self._save_streak(decision)
         reply, delivery_id = self._send(answer.text, "bot", answer=answer, latency_ms=latency_ms)
         self._answered(answer)
-        return HandleResult(self.conversation.id, False, reply, False, None, delivery_id)
+        return HandleResult(
+            conversation_id=self.conversation.id,
+            duplicate=False,
+            reply=reply,
+            handed_off=False,
+            reason=None,
+            delivery_id=delivery_id,
+        )
 
     def _escalated(
         self,
@@ -179,29 +209,51 @@ class _Turn:
     ) -> HandleResult:
         """Open the handoff (or keep the one open), tell staff when it is new, and tell the user."""
         assert decision.reason is not None
-        handoff = existing or self.d.store.open_handoff(self.conversation.id, decision.reason)
+        handoff = existing or self.d.store.handoffs.open(self.conversation.id, decision.reason)
         self._save_streak(decision)
         if existing is None:
             self._handoff_opened(handoff, answer)
         text = "\n\n".join(p for p in (answer.text if answer else None, decision.notice) if p)
         if not text:
-            return HandleResult(self.conversation.id, False, None, True, handoff.reason)
+            return HandleResult(
+                conversation_id=self.conversation.id,
+                duplicate=False,
+                reply=None,
+                handed_off=True,
+                reason=handoff.reason,
+            )
         if answer is None:
             reply, delivery_id = self._send(text, "system", mode=HANDOFF_NOTICE_MODE, escalated=True)
         else:
             reply, delivery_id = self._send(text, "bot", answer=answer, latency_ms=latency_ms, escalated=True)
-        return HandleResult(self.conversation.id, False, reply, True, handoff.reason, delivery_id)
+        return HandleResult(
+            conversation_id=self.conversation.id,
+            duplicate=False,
+            reply=reply,
+            handed_off=True,
+            reason=handoff.reason,
+            delivery_id=delivery_id,
+        )
 
     def _answered(self, answer: Answer) -> None:
         seconds = time.perf_counter() - self.received
-        self.d.events.publish(Answered(self.conversation.channel, self.conversation.id, seconds, answer.mode))
+        self.d.events.publish(
+            Answered(
+                channel=self.conversation.channel,
+                conversation_id=self.conversation.id,
+                seconds=seconds,
+                mode=answer.mode,
+            )
+        )
 
     def _save_streak(self, decision: HandoffDecision) -> None:
         if decision.new_streak != self.conversation.low_confidence_streak:
-            self.d.store.set_low_confidence_streak(self.conversation.id, decision.new_streak)
+            self.d.store.conversations.set_low_confidence_streak(self.conversation.id, decision.new_streak)
 
     def _nothing(self) -> HandleResult:
-        return HandleResult(self.conversation.id, False, None, False, None)
+        return HandleResult(
+            conversation_id=self.conversation.id, duplicate=False, reply=None, handed_off=False, reason=None
+        )
 
     def _record_feedback(self) -> bool:
         """Store a 👍/👎 on a reply in this conversation; False (and ignored) for anything else."""
@@ -209,10 +261,10 @@ class _Turn:
         if feedback is None:
             log.warning("feedback without a valid payload: %r", self.message.payload)
             return False
-        if self.d.store.reply_in(self.conversation.id, feedback.message_id) is None:
+        if self.d.store.conversations.reply_in(self.conversation.id, feedback.message_id) is None:
             log.warning("feedback on message %s, not a reply in this conversation", feedback.message_id)
             return False
-        self.d.store.record_feedback(feedback.message_id, feedback.value)
+        self.d.store.conversations.record_feedback(feedback.message_id, feedback.value)
         return True
 
     def _send(
@@ -227,7 +279,7 @@ class _Turn:
     ) -> tuple[Reply, int]:
         citations = answer.citations if answer is not None else ()
         suggestions = answer.suggestions if answer is not None else ()
-        stored = self.d.store.record_outbound(
+        stored = self.d.store.conversations.record_outbound(
             self.conversation.id,
             text,
             author=author,
@@ -238,11 +290,11 @@ class _Turn:
             suggestions=suggestions,
         )
         reply = Reply(
-            self.conversation.channel,
-            self.conversation.chat_id,
-            text,
-            author,
-            citations,
+            channel=self.conversation.channel,
+            chat_id=self.conversation.chat_id,
+            text=text,
+            kind=author,
+            citations=citations,
             message_id=stored.id,
             in_reply_to=self.message.message_id or None,
             escalated=escalated,
@@ -275,7 +327,7 @@ class _Turn:
         last question before it (or the message the 👎 was on) and the bot's reply."""
         if self.message.kind == "text":
             return self.message.text, answer.text if answer is not None else None
-        transcript = self.d.store.transcript(self.conversation.id, limit=50)
+        transcript = self.d.store.conversations.transcript(self.conversation.id, limit=50)
         feedback = parse_feedback(self.message.payload)
         if feedback is not None:
             transcript = [m for m in transcript if m.id <= feedback.message_id]

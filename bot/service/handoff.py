@@ -57,7 +57,7 @@ class Feedback:
 def parse_feedback(payload: str | None) -> Feedback | None:
     """`"-1:<message_id>"` or `"1:<message_id>"` → Feedback; anything else → None."""
     match = _FEEDBACK.match(payload or "")
-    return Feedback(int(match[1]), int(match[2])) if match else None
+    return Feedback(value=int(match[1]), message_id=int(match[2])) if match else None
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,10 @@ class HandoffPolicy:
         while answering (a text message without an answer means answering failed)."""
         reason, streak = self._reason(message, answer, conversation.low_confidence_streak)
         if reason is None:
-            return HandoffDecision(False, None, None, streak)
-        return HandoffDecision(True, reason, self.notice(reason, answer, now), 0)
+            return HandoffDecision(escalate=False, reason=None, notice=None, new_streak=streak)
+        return HandoffDecision(
+            escalate=True, reason=reason, notice=self.notice(reason, answer, now), new_streak=0
+        )
 
     def notice(self, reason: str, answer: Answer | None, now: datetime) -> str | None:
         """What the user is told about the handoff; None when the answer already said it, in hours."""

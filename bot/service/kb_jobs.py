@@ -165,7 +165,11 @@ class KnowledgeJobs:
         """Each version's metrics on `golden` (versions measured on another golden set are left out)."""
         if golden is None:
             return {}
-        return {r.version: dict(r.metrics) for r in self.store.kb_versions() if r.note == golden.fingerprint}
+        return {
+            r.version: dict(r.metrics)
+            for r in self.store.admin.kb_versions()
+            if r.golden_set_fingerprint == golden.fingerprint
+        }
 
     def decide(self, version: int) -> GateDecision:
         """The release gate for making `version` active now."""
@@ -191,7 +195,7 @@ class KnowledgeJobs:
         with self._claimed() as lock:
             try:
                 uploads = save_uploads(folder)
-                drafts = write_drafts_sheet(folder, self.store.faq_drafts("approved"))
+                drafts = write_drafts_sheet(folder, self.store.admin.faq_drafts("approved"))
                 state = self.registry.read()
                 active = state.active_info
                 sources = active.sources if active is not None else ()
@@ -201,9 +205,18 @@ class KnowledgeJobs:
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
-            status = JobStatus(job_id, "build", "running", by, _now(), missing_sources=tuple(missing))
+            status = JobStatus(
+                job_id=job_id,
+                kind="build",
+                state="running",
+                by=by,
+                started_at=_now(),
+                missing_sources=tuple(missing),
+            )
             self._write(status)
-            self.store.audit(by, "kb_build_start", f"{len(paths)} files; activate={activate} insist={insist}")
+            self.store.staff.audit(
+                by, "kb_build_start", f"{len(paths)} files; activate={activate} insist={insist}"
+            )
             self._spawn(lock, lambda: self._build(status, paths, activate=activate, insist=insist))
         return status
 
@@ -215,7 +228,13 @@ class KnowledgeJobs:
             if golden is None:
                 raise ReloadRefused("未配置评测集（kb.golden_set）/ no golden set is configured")
             status = JobStatus(
-                _job_id(), "evaluate", "running", by, _now(), stage="evaluate", version=version
+                job_id=_job_id(),
+                kind="evaluate",
+                state="running",
+                by=by,
+                started_at=_now(),
+                stage="evaluate",
+                version=version,
             )
             self._write(status)
             self._spawn(lock, lambda: self._evaluate(status, golden))
@@ -233,7 +252,7 @@ class KnowledgeJobs:
             if not decision.allowed and not insist:
                 raise ReloadRefused(_held_message(version, decision))
             self.registry.activate(version)
-            self.store.audit(by, "kb_activate", f"v{version}; gate={decision.reason}; insist={insist}")
+            self.store.staff.audit(by, "kb_activate", f"v{version}; gate={decision.reason}; insist={insist}")
         self._on_activated()
         return decision
 
@@ -242,7 +261,7 @@ class KnowledgeJobs:
         with self._claimed():
             state = self.registry.rollback()
             assert state.active is not None
-            self.store.audit(by, "kb_rollback", f"v{state.active}")
+            self.store.staff.audit(by, "kb_rollback", f"v{state.active}")
         self._on_activated()
         return state.active
 
@@ -279,7 +298,7 @@ class KnowledgeJobs:
             self._write(replace(status, stage="activate"))
             self.registry.activate(report.version)
             activated = True
-        self.store.audit(
+        self.store.staff.audit(
             status.by,
             "kb_build_done",
             f"v{report.version}; chunks={report.chunks}; failed={len(failed)}; gate={decision.reason}; "
@@ -303,7 +322,7 @@ class KnowledgeJobs:
         try:
             for number in dict.fromkeys(wanted):
                 metrics = evaluate_version(self.settings, number, golden, self._embeddings())
-                self.store.record_kb_version(number, metrics, golden.fingerprint)
+                self.store.admin.record_kb_version(number, metrics, golden.fingerprint)
         except StdbotError as exc:
             return f"评测失败 / evaluation failed: {exc}"
         return None
@@ -337,7 +356,9 @@ class KnowledgeJobs:
                 final = replace(job(), state="done")
             except Exception as exc:
                 log.exception("知识库任务失败 / knowledge-base job failed")
-                current = self.status() or JobStatus(_job_id(), "build", "running", "system", _now())
+                current = self.status() or JobStatus(
+                    job_id=_job_id(), kind="build", state="running", by="system", started_at=_now()
+                )
                 reason = str(exc) if isinstance(exc, StdbotError) else f"{type(exc).__name__}: {exc}"
                 final = replace(current, state="failed", message=reason)
             try:

@@ -142,7 +142,9 @@ class StaffNotifier:
         lease_s: float | None = None,
     ) -> None:
         self.context = AlertContext(
-            settings.console_base_url, zone or ZoneInfo("Asia/Shanghai"), settings.attempt_chars
+            console_base_url=settings.console_base_url,
+            zone=zone or ZoneInfo("Asia/Shanghai"),
+            attempt_chars=settings.attempt_chars,
         )
         self.targets: list[Target] = []
         if settings.wecom_webhook_url is not None:
@@ -195,7 +197,7 @@ class StaffNotifier:
         """Alerts not sent yet, counted once per target: this worker's and every other worker's."""
         with self._lock:
             handed_over = len(self._handed_over) * len(self.targets)
-        return handed_over + self.store.count_pending_staff_alerts([t.name for t in self.targets])
+        return handed_over + self.store.staff_alerts.count_pending([t.name for t in self.targets])
 
     def flush(self) -> int:
         """Queue the alerts handed over in the store, then send what the budgets allow now; the number
@@ -223,51 +225,53 @@ class StaffNotifier:
         names = [target.name for target in self.targets]
         for number, alert in enumerate(alerts):
             try:
-                self.store.add_staff_alert(alert, names, self._clock())
+                self.store.staff_alerts.add(alert, names, self._clock())
             except BaseException:
                 with self._lock:
                     self._handed_over.extendleft(reversed(alerts[number:]))
                 raise
 
     def _flush_target(self, target: Target) -> int:
-        status = self.store.alert_target_status(target.name, self._clock() - BUDGET_WINDOW)
+        status = self.store.staff_alerts.target_status(target.name, self._clock() - BUDGET_WINDOW)
         if status.pending == 0 or status.posts >= self.per_minute:
             return 0
-        if not self.store.take_alert_lease(target.name, self.holder, self._clock(), self.lease_s):
+        if not self.store.staff_alerts.take_lease(target.name, self.holder, self._clock(), self.lease_s):
             return 0  # another worker is sending to this target
         try:
             return self._send_queued(target)
         finally:
-            self.store.release_alert_lease(target.name, self.holder)
+            self.store.staff_alerts.release_lease(target.name, self.holder)
 
     def _send_queued(self, target: Target) -> int:
         """Send the target's queued alerts, oldest first: one message each when the budget allows, else
         packed. Stops at the first failure; the rest waits for the next round. Runs under the lease."""
         now = self._clock()
-        queued = self.store.pending_staff_alerts(target.name, ALERTS_PER_FLUSH)
-        allowed = self.per_minute - self.store.alert_target_status(target.name, now - BUDGET_WINDOW).posts
+        queued = self.store.staff_alerts.pending(target.name, ALERTS_PER_FLUSH)
+        allowed = (
+            self.per_minute - self.store.staff_alerts.target_status(target.name, now - BUDGET_WINDOW).posts
+        )
         rendered = [target.render(item.alert, self.context) for item in queued]
         groups = [[i] for i in range(len(queued))] if len(queued) <= allowed else _pack(rendered, target)
         sent = 0
         for group in groups[: max(allowed, 0)]:
-            if not self.store.spend_alert_post(target.name, self.holder, self._clock(), self.lease_s):
+            if not self.store.staff_alerts.spend_post(target.name, self.holder, self._clock(), self.lease_s):
                 log.warning("another worker took over sending to %s", target.name)
                 break
             error = _post_safely(target, self._client, target.separator.join(rendered[i] for i in group))
             if error is None:
-                self.store.mark_staff_alerts_sent([queued[i].id for i in group], self._clock())
+                self.store.staff_alerts.mark_sent([queued[i].id for i in group], self._clock())
                 sent += 1
                 continue
             log.warning("通知工作人员失败 / staff notification to %s failed: %s", target.name, error)
             self._count_failure([queued[i] for i in group], error)
             break
         if sent:
-            self.store.purge_staff_alerts(now - DONE_RETENTION)
+            self.store.staff_alerts.purge(now - DONE_RETENTION)
         return sent
 
     def _count_failure(self, items: Sequence[StaffAlertRecord], error: str) -> None:
         ids = [item.id for item in items]
-        given_up = self.store.mark_staff_alerts_failed(ids, error, MAX_ATTEMPTS, self._clock())
+        given_up = self.store.staff_alerts.mark_failed(ids, error, MAX_ATTEMPTS, self._clock())
         if given_up:
             log.error(
                 "已放弃发送 / gave up on alerts for conversations %s",

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import cast
 
-from bot.messages import DeliveryResult, Reply, ReplyKind, utcnow
+from bot.messages import DeliveryResult, Reply, utcnow
 from bot.service.channels import Channel
 from bot.service.events import Delivered, DeliveryFailed, EventBus
 from bot.service.worker import LoopWorker
@@ -24,7 +23,6 @@ log = logging.getLogger(__name__)
 BASE_DELAY_S = 2.0
 MAX_DELAY_S = 300.0
 TAKEN_LEASE_S = 60.0  # beyond its hold: how long a reply taken by its channel stays untouchable
-_REPLY_KINDS = ("bot", "staff", "system")
 
 
 def backoff_delay(failures: int, base_s: float = BASE_DELAY_S, cap_s: float = MAX_DELAY_S) -> float:
@@ -63,11 +61,11 @@ class Outbox:
         alone that long, then takes over."""
         if reply.message_id is None:
             raise StoreError("回复尚未保存，无法发送 / the reply has no stored message id")
-        delivery = self.store.enqueue_delivery(
+        delivery = self.store.deliveries.enqueue(
             reply.message_id, reply.channel, reply.chat_id, reply.text, reply.kind
         )
         if hold_s > 0 and delivery.state == "pending":
-            self.store.claim_delivery(delivery.id, self._clock(), hold_s)
+            self.store.deliveries.claim(delivery.id, self._clock(), hold_s)
         else:
             self._worker.wake()
         return delivery
@@ -77,16 +75,16 @@ class Outbox:
         and due no later than `held_until` (within its hold, or released and not yet claimed by a sender);
         taken, the outbox leaves it alone until `release` or the lease beyond the hold runs out. Of two
         takers only one succeeds."""
-        current = self.store.delivery(delivery_id)
+        current = self.store.deliveries.get(delivery_id)
         due = current.next_attempt_at
         if current.state != "pending" or due > held_until:
             return False
         lease_s = (held_until - due).total_seconds() + TAKEN_LEASE_S
-        return self.store.claim_delivery(delivery_id, due, lease_s)
+        return self.store.deliveries.claim(delivery_id, due, lease_s)
 
     def release(self, delivery_id: int, delay_s: float = 0.0) -> None:
         """Hand a taken reply (or what is left of it) back to the outbox, to send after `delay_s`."""
-        self.store.retry_delivery(delivery_id, self._clock() + timedelta(seconds=delay_s))
+        self.store.deliveries.retry(delivery_id, self._clock() + timedelta(seconds=delay_s))
         self.wake()
 
     def wake(self) -> None:
@@ -95,16 +93,16 @@ class Outbox:
 
     def mark_delivered(self, delivery_id: int, platform_message_id: str | None = None) -> None:
         """The caller delivered the reply itself (e.g. the WeChat passive reply)."""
-        self.store.mark_sent(delivery_id, platform_message_id)
-        delivery = self.store.delivery(delivery_id)
-        self.events.publish(Delivered(delivery.channel, delivery.kind, delivery.id))
+        self.store.deliveries.mark_sent(delivery_id, platform_message_id)
+        delivery = self.store.deliveries.get(delivery_id)
+        self.events.publish(Delivered(channel=delivery.channel, kind=delivery.kind, delivery_id=delivery.id))
 
     def run_once(self, now: datetime | None = None) -> int:
         """Try every delivery due at `now` (default: the clock) once; the number tried."""
         now = now or self._clock()
         tried = 0
-        for delivery in self.store.due_deliveries(now, self.batch):
-            if not self.store.claim_delivery(delivery.id, now, self.lease_s):
+        for delivery in self.store.deliveries.due(now, self.batch):
+            if not self.store.deliveries.claim(delivery.id, now, self.lease_s):
                 continue  # another worker has it
             tried += 1
             self._attempt(delivery, now)
@@ -113,13 +111,17 @@ class Outbox:
     def _attempt(self, delivery: DeliveryRecord, now: datetime) -> None:
         result = self._send(delivery)
         if result.ok:
-            self.store.mark_sent(delivery.id, result.platform_message_id)
-            self.events.publish(Delivered(delivery.channel, delivery.kind, delivery.id))
+            self.store.deliveries.mark_sent(delivery.id, result.platform_message_id)
+            self.events.publish(
+                Delivered(channel=delivery.channel, kind=delivery.kind, delivery_id=delivery.id)
+            )
             return
         attempt = delivery.attempts + 1
         error = (result.error or "unknown error")[:2000]
         final = not result.retryable or attempt >= self.max_attempts
-        self.events.publish(DeliveryFailed(delivery.channel, delivery.id, error, final))
+        self.events.publish(
+            DeliveryFailed(channel=delivery.channel, delivery_id=delivery.id, error=error, final=final)
+        )
         if final:
             log.error(
                 "发送失败，已放弃 / delivery %s to %s:%s failed after %s attempts: %s",
@@ -129,7 +131,7 @@ class Outbox:
                 attempt,
                 error,
             )
-            self.store.mark_failed(delivery.id, error)
+            self.store.deliveries.mark_failed(delivery.id, error)
             return
         delay = backoff_delay(attempt)
         log.warning(
@@ -139,21 +141,21 @@ class Outbox:
             delay,
             error,
         )
-        self.store.mark_retry(delivery.id, error, now + timedelta(seconds=delay))
+        self.store.deliveries.mark_retry(delivery.id, error, now + timedelta(seconds=delay))
 
     def _send(self, delivery: DeliveryRecord) -> DeliveryResult:
         channel = self.channels.get(delivery.channel)
         if channel is None:
             return DeliveryResult(ok=False, error=f"no channel {delivery.channel!r} in this process")
-        kind = cast(ReplyKind, delivery.kind if delivery.kind in _REPLY_KINDS else "bot")
         try:
-            citations = self.store.message(delivery.message_id).citations if kind == "bot" else ()
+            bot_reply = delivery.kind == "bot"
+            citations = self.store.conversations.message(delivery.message_id).citations if bot_reply else ()
             reply = Reply(
-                delivery.channel,
-                delivery.chat_id,
-                delivery.text,
-                kind,
-                citations,
+                channel=delivery.channel,
+                chat_id=delivery.chat_id,
+                text=delivery.text,
+                kind=delivery.kind,
+                citations=citations,
                 message_id=delivery.message_id,
             )
             return channel.send(reply)

@@ -28,17 +28,17 @@ class SentPieces:
         """Pieces of the reply already delivered (0 for a reply never stored or never started)."""
         if message_id is None:
             return 0
-        value = self.store.channel_state(self._key(message_id), self._clock())
+        value = self.store.channel_state.get(self._key(message_id), self._clock())
         return int(value) if value and value.isdigit() else 0
 
     def note(self, message_id: int | None, count: int) -> None:
         """The first `count` pieces of the reply were delivered."""
         if message_id is not None:
-            self.store.put_channel_state(self._key(message_id), str(count), self._clock() + self.keep)
+            self.store.channel_state.put(self._key(message_id), str(count), self._clock() + self.keep)
 
     def forget(self, message_id: int | None) -> None:
         if message_id is not None:
-            self.store.delete_channel_state(self._key(message_id))
+            self.store.channel_state.delete(self._key(message_id))
 
     def _key(self, message_id: int) -> str:
         return f"{self.channel}:sent:{message_id}"

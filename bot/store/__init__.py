@@ -1,4 +1,5 @@
-"""The conversation store: SQLAlchemy 2 on SQLite or PostgreSQL, schema by Alembic, frozen records out."""
+"""The conversation store: SQLAlchemy 2 on SQLite or PostgreSQL, schema by Alembic, a repository per
+aggregate, frozen records out."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from bot.store.records import (
     AlertTargetStatus,
     AuditRecord,
     ConversationRecord,
-    DailyCount,
     DeliveryRecord,
     FailedDelivery,
     FaqDraftRecord,
@@ -27,7 +27,6 @@ __all__ = [
     "AlertTargetStatus",
     "AuditRecord",
     "ConversationRecord",
-    "DailyCount",
     "DeliveryRecord",
     "FailedDelivery",
     "FaqDraftRecord",

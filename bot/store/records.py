@@ -5,22 +5,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
+from bot.messages import ChatType, IncomingKind, ReplyKind
 from knowledge.types import Citation
 
-ConversationState = Literal["bot", "waiting", "staff"]
+ConversationState = Literal["bot", "waiting", "staff"]  # bot answers; handoff open; staff claimed it
 HandoffState = Literal["open", "claimed", "resolved"]
 DeliveryState = Literal["pending", "sent", "failed"]
+AlertState = Literal["pending", "sent", "failed"]
+MessageDirection = Literal["in", "out"]
+MessageKind = IncomingKind | ReplyKind  # the inbound kind of a user's message, the reply kind of ours
 StaffRole = Literal["staff", "admin"]
 FaqDraftState = Literal["pending", "approved", "rejected"]
+FormPurpose = Literal["reply", "faq"]
 
-CONVERSATION_STATES: tuple[str, ...] = ("bot", "waiting", "staff")
-HANDOFF_STATES: tuple[str, ...] = ("open", "claimed", "resolved")
-DELIVERY_STATES: tuple[str, ...] = ("pending", "sent", "failed")
-STAFF_ROLES: tuple[str, ...] = ("staff", "admin")
-FAQ_DRAFT_STATES: tuple[str, ...] = ("pending", "approved", "rejected")
-FORM_PURPOSES: tuple[str, ...] = ("reply", "faq")
+STAFF_ROLES: tuple[StaffRole, ...] = get_args(StaffRole)
+FAQ_DRAFT_STATES: tuple[FaqDraftState, ...] = get_args(FaqDraftState)
+FORM_PURPOSES: tuple[FormPurpose, ...] = get_args(FormPurpose)
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,8 @@ class ConversationRecord:
     chat_id: str
     user_id: str
     user_name: str | None
-    chat_type: str
-    state: str  # "bot" | "waiting" (handoff open, nobody claimed) | "staff" (claimed)
+    chat_type: ChatType
+    state: ConversationState
     created_at: datetime
     updated_at: datetime
     low_confidence_streak: int
@@ -45,7 +47,7 @@ class MessageRecord:
 
     id: int
     conversation_id: int
-    direction: str  # "in" | "out"
+    direction: MessageDirection
     author: str  # "user" | "bot" | "staff:<username>" | "system"
     text: str
     channel_message_id: str | None
@@ -54,7 +56,7 @@ class MessageRecord:
     citations: tuple[Citation, ...]
     latency_ms: float | None
     created_at: datetime
-    kind: str = "text"
+    kind: MessageKind = "text"
     suggestions: tuple[str, ...] = ()  # questions offered to pick from by number
 
 
@@ -65,7 +67,7 @@ class HandoffRecord:
     id: int
     conversation_id: int
     reason: str
-    state: str  # "open" | "claimed" | "resolved"
+    state: HandoffState
     staff: str | None
     created_at: datetime
     claimed_at: datetime | None
@@ -84,8 +86,8 @@ class DeliveryRecord:
     channel: str
     chat_id: str
     text: str
-    kind: str
-    state: str  # "pending" | "sent" | "failed"
+    kind: ReplyKind
+    state: DeliveryState
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
@@ -108,7 +110,7 @@ class StaffRecord:
     id: int
     username: str
     password_hash: str
-    role: str  # "staff" | "admin"
+    role: StaffRole
     failed_logins: int
     locked_until: datetime | None
     created_at: datetime
@@ -132,7 +134,7 @@ class FaqDraftRecord:
     answer: str
     basis: str | None
     author: str
-    state: str  # "pending" | "approved" | "rejected"
+    state: FaqDraftState
     created_at: datetime
     conversation_id: int | None = None
 
@@ -150,22 +152,13 @@ class AuditRecord:
 
 @dataclass(frozen=True)
 class KbVersionRecord:
-    """A knowledge-base version as recorded by the service, with its golden-set metrics."""
+    """A knowledge-base version as recorded by the service: its metrics on the golden set whose
+    fingerprint (see knowledge.version_eval.GoldenSet) is recorded with them."""
 
     version: int
     metrics: Mapping[str, float]
-    note: str
+    golden_set_fingerprint: str
     recorded_at: datetime
-
-
-@dataclass(frozen=True)
-class DailyCount:
-    """Traffic of one day: questions asked, answered by the bot, and handed to staff."""
-
-    day: date
-    questions: int
-    answered: int
-    escalated: int
 
 
 @dataclass(frozen=True)
@@ -240,7 +233,7 @@ class FormUse:
     """A console form's one-time token: what the form does (`purpose`: "reply" or "faq") and for which
     conversation. The first use does the work; a repeat gets what the first one made."""
 
-    purpose: str
+    purpose: FormPurpose
     conversation_id: int
     token: str
 
@@ -284,7 +277,7 @@ class StaffAlertRecord:
     target: str
     alert: HandoffAlert
     attempts: int
-    state: str  # "pending" | "sent" | "failed"
+    state: AlertState
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Small helpers the query modules share: fetch-or-fail, race-safe insert, argument checks."""
+"""Small helpers the repositories share: fetch-or-fail, race-safe insert, argument checks."""
 
 from __future__ import annotations
 

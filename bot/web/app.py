@@ -20,6 +20,7 @@ from bot.channels.platforms import PLATFORM_FACTORIES, PlatformFactory, enabled_
 from bot.channels.webchat import ChatSessions, ChatSignals, WebchatChannel
 from bot.service.hotline import build_hotline
 from bot.service.kb_holder import KnowledgeBaseHolder
+from bot.service.privacy import mask_log_records
 from bot.store import Store
 from bot.web import admin, chat_api, chat_page, console, health
 from bot.web.bootstrap import ensure_secret_key
@@ -46,10 +47,17 @@ def create_app(
     web chat, console, admin pages, probes and metrics. A store or holder passed in is the caller's to
     migrate and close; `platform_factories` are the platforms that may be enabled."""
     secret_key, _ = ensure_secret_key(settings)
+    mask_log_records()
     hotline = build_hotline(settings, store=store, holder=holder)
     signals = ChatSignals()
     hotline.channels.register(WebchatChannel(signals))
-    context = PlatformContext(settings, hotline.store, hotline.locks, hotline.dispatcher, hotline.outbox)
+    context = PlatformContext(
+        settings=settings,
+        store=hotline.store,
+        locks=hotline.locks,
+        sink=hotline.dispatcher,
+        outbox=hotline.outbox,
+    )
     platforms = enabled_platforms(context, platform_factories)
     for platform in platforms:
         hotline.channels.register(platform.channel)

@@ -88,7 +88,7 @@ class ConsoleAuth:
 
     def read(self, cookie: str | None, find: Callable[[str], StaffRecord | None]) -> StaffUser | None:
         """The user of a session cookie; None if missing, forged, expired, or the account changed.
-        `find(username)` looks the account up (Store.staff)."""
+        `find(username)` looks the account up (store.staff.get)."""
         if not cookie:
             return None
         try:
@@ -105,7 +105,7 @@ class ConsoleAuth:
         ):
             return None
         token = self._csrf.get_signature(payload["n"]).decode("ascii")
-        return StaffUser(staff.username, staff.role, payload["n"], token)
+        return StaffUser(username=staff.username, role=staff.role, nonce=payload["n"], csrf_token=token)
 
     def login_form(self) -> tuple[str, str]:
         """(cookie value, hidden-field token) for the login form: a double-submitted signed nonce."""
@@ -158,7 +158,7 @@ def set_cookie(
 
 def optional_staff(request: Request) -> StaffUser | None:
     """The logged-in user, or None."""
-    return console_auth(request).read(request.cookies.get(SESSION_COOKIE), services(request).store.staff)
+    return console_auth(request).read(request.cookies.get(SESSION_COOKIE), services(request).store.staff.get)
 
 
 def require_staff(request: Request) -> StaffUser:

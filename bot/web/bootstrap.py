@@ -70,11 +70,11 @@ def _read_key(path: Path) -> str:
 def ensure_admin(store: Store) -> str | None:
     """Create the `admin` account when there is no staff account at all; return its one-time password
     (to print once), or None when accounts already exist."""
-    if store.count_staff() > 0:
+    if store.staff.count() > 0:
         return None
     password = one_time_password()
     try:
-        store.add_staff(ADMIN_USERNAME, hash_password(password), "admin")
+        store.staff.add(ADMIN_USERNAME, hash_password(password), "admin")
     except StoreError:
         return None  # another process created it first
     return password

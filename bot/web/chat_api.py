@@ -33,6 +33,7 @@ from bot.web.chat_models import (
 )
 from bot.web.chat_page import page_labels
 from bot.web.errors import ApiError
+from bot.web.ids import AfterId, event_id
 from bot.web.sse import KEEPALIVE_S, POLL_S, comment_frame, event_frame, retry_frame, wait_for
 from bot.web.state import Services, services
 from config.errors import StoreError
@@ -121,7 +122,9 @@ def history(
     conversation = _conversation(app, session_id)
     if conversation is None:
         return HistoryOut(messages=[])
-    records = app.store.with_suggestions(app.store.transcript(conversation.id, limit=HISTORY_LIMIT))
+    records = app.store.conversations.with_suggestions(
+        app.store.conversations.transcript(conversation.id, limit=HISTORY_LIMIT)
+    )
     return HistoryOut(messages=[ChatMessageOut.of_record(m) for m in records if m.kind not in _HIDDEN_KINDS])
 
 
@@ -141,14 +144,13 @@ async def events(
     request: Request,
     session_id: Annotated[str, Query(min_length=1, max_length=64)],
     token: Annotated[str, Query(min_length=1, max_length=256)],
-    after: Annotated[int, Query(ge=0, description="last message id already shown")] = 0,
+    after: AfterId = 0,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """实时消息流：机器人、人工客服与系统消息 / live stream of the bot's, staff's and system messages."""
     app = services(request)
     _authorise(app, SessionIn(session_id=session_id, token=token))
-    if last_event_id and last_event_id.isdigit():
-        after = max(after, int(last_event_id))
+    after = max(after, event_id(last_event_id))
     return StreamingResponse(
         _stream(app, session_id, after),
         media_type="text/event-stream",
@@ -186,7 +188,9 @@ async def _stream(app: Services, chat_id: str, after: int) -> AsyncIterator[str]
 
 
 def _messages_after(app: Services, conversation_id: int, after: int) -> list[MessageRecord]:
-    return app.store.with_suggestions(app.store.messages_after(conversation_id, after))
+    return app.store.conversations.with_suggestions(
+        app.store.conversations.messages_after(conversation_id, after)
+    )
 
 
 def _authorise(app: Services, body: SessionIn) -> None:
@@ -220,17 +224,17 @@ def _incoming(session_id: str, client_id: str | None, text: str, kind: IncomingK
 
 
 def _conversation(app: Services, session_id: str) -> ConversationRecord | None:
-    return app.store.find_conversation(CHANNEL, session_id, session_id)
+    return app.store.conversations.find(CHANNEL, session_id, session_id)
 
 
 def _is_reply_in(app: Services, conversation: ConversationRecord, message_id: int) -> bool:
-    return app.store.reply_in(conversation.id, message_id) is not None
+    return app.store.conversations.reply_in(conversation.id, message_id) is not None
 
 
 def _answer(app: Services, result: HandleResult, channel_message_id: str) -> AnswerOut:
     """The response for a handled message: the user's stored message id and the reply (for a repeated
     submission, the reply the first one got, when it is there already)."""
-    transcript = app.store.transcript(result.conversation_id, limit=100)
+    transcript = app.store.conversations.transcript(result.conversation_id, limit=100)
     inbound = next(
         (
             m
@@ -246,7 +250,9 @@ def _answer(app: Services, result: HandleResult, channel_message_id: str) -> Ans
     elif result.duplicate and inbound is not None:
         first = next((m for m in transcript if m.id > inbound.id and m.author in ("bot", "system")), None)
         reply = (
-            ChatMessageOut.of_record(app.store.with_suggestions([first])[0]) if first is not None else None
+            ChatMessageOut.of_record(app.store.conversations.with_suggestions([first])[0])
+            if first is not None
+            else None
         )
     return AnswerOut(
         message_id=inbound.id if inbound is not None else None, duplicate=result.duplicate, reply=reply

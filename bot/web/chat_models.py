@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from bot.messages import Reply
 from bot.service.dispatcher import HANDOFF_NOTICE_MODE, WAITING_NOTICE_MODE
 from bot.store import MessageRecord
+from bot.web.ids import MAX_ID
 from knowledge.types import Citation
 
 Author = Literal["user", "bot", "staff", "system"]
@@ -33,6 +34,17 @@ class SessionIn(BaseModel):
     session_id: str = Field(min_length=1, max_length=64)
     token: str = Field(min_length=1, max_length=256)
 
+    @field_validator("*")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        """Text that cannot be stored (a lone UTF-16 surrogate such as "\\ud800") is a 422."""
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("含有无法识别的字符 / holds characters that are not valid Unicode") from None
+        return value
+
 
 class MessageIn(SessionIn):
     text: str = Field(description="the user's message; not empty, at most web.max_message_chars")
@@ -48,7 +60,7 @@ class HandoffIn(SessionIn):
 
 
 class FeedbackIn(SessionIn):
-    message_id: int = Field(ge=1, description="the reply the 👍/👎 is on")
+    message_id: int = Field(ge=1, le=MAX_ID, description="the reply the 👍/👎 is on")
     value: Literal[1, -1]
 
 

@@ -31,6 +31,7 @@ from bot.web.auth import (
     optional_staff,
     wants_json,
 )
+from bot.web.ids import MAX_ID, AfterId, RecordId
 from bot.web.login import render
 from bot.web.state import services
 from config.errors import ActionRefused, StoreError
@@ -80,10 +81,8 @@ def _zone(request: Request) -> ZoneInfo:
 def queue_page(request: Request, user: Staff, q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
     """The queue of waiting conversations and, with `q`, the conversations matching it."""
     store, zone = services(request).store, _zone(request)
-    results = views.conversations(store.search_conversations(q), zone) if q.strip() else None
-    failed = [
-        (views.local_time(f.updated_at, zone), f) for f in store.failed_with_conversations(FAILED_SHOWN)
-    ]
+    results = views.conversations(store.conversations.search(q), zone) if q.strip() else None
+    failed = [(views.local_time(f.updated_at, zone), f) for f in store.deliveries.failed(FAILED_SHOWN)]
     return render(
         request,
         "console_queue.html",
@@ -104,7 +103,7 @@ def queue_json(request: Request, user: Staff) -> JSONResponse:
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
 def conversation_page(
-    request: Request, conversation_id: int, user: Staff, done: Annotated[str, Query(max_length=20)] = ""
+    request: Request, conversation_id: RecordId, user: Staff, done: Annotated[str, Query(max_length=20)] = ""
 ) -> HTMLResponse:
     notice = console_text(f"done_{done}") if done in DONE_KEYS else None
     return _conversation(request, user, conversation_id, notice=notice)
@@ -112,7 +111,7 @@ def conversation_page(
 
 @router.get("/api/conversations/{conversation_id}/messages")
 def messages_json(
-    request: Request, conversation_id: int, user: Staff, after: Annotated[int, Query(ge=0)] = 0
+    request: Request, conversation_id: RecordId, user: Staff, after: AfterId = 0
 ) -> JSONResponse:
     """Messages after `after` and the conversation's state, for the page's live refresh."""
     desk, zone = _desk(request), _zone(request)
@@ -120,12 +119,12 @@ def messages_json(
         conversation = desk.conversation(conversation_id)
     except ActionRefused as exc:
         return JSONResponse({"error": exc.message}, status_code=refusal_status(exc))
-    records = desk.store.messages_after(conversation_id, after)
-    deliveries = desk.store.deliveries_of(conversation_id)
+    records = desk.store.conversations.messages_after(conversation_id, after)
+    deliveries = desk.store.deliveries.of_conversation(conversation_id)
     return JSONResponse(
         {
             "state": views.state_label(conversation.state),
-            "handoff": views.handoff_summary(desk.store.open_handoff_for(conversation_id)),
+            "handoff": views.handoff_summary(desk.store.handoffs.active_for(conversation_id)),
             "messages": [views.message_view(m, zone, deliveries.get(m.id)).to_json() for m in records],
             "deliveries": {
                 str(message_id): asdict(view)
@@ -137,24 +136,24 @@ def messages_json(
 
 
 @router.post("/conversations/{conversation_id}/claim")
-def claim(request: Request, conversation_id: int, user: StaffPost) -> Response:
+def claim(request: Request, conversation_id: RecordId, user: StaffPost) -> Response:
     return _act(request, user, conversation_id, "claimed", lambda d: d.claim(user, conversation_id))
 
 
 @router.post("/conversations/{conversation_id}/release")
-def release(request: Request, conversation_id: int, user: StaffPost) -> Response:
+def release(request: Request, conversation_id: RecordId, user: StaffPost) -> Response:
     return _act(request, user, conversation_id, "released", lambda d: d.release(user, conversation_id))
 
 
 @router.post("/conversations/{conversation_id}/resolve")
-def resolve(request: Request, conversation_id: int, user: StaffPost) -> Response:
+def resolve(request: Request, conversation_id: RecordId, user: StaffPost) -> Response:
     return _act(request, user, conversation_id, "resolved", lambda d: d.resolve(user, conversation_id))
 
 
 @router.post("/conversations/{conversation_id}/reply")
 def reply(
     request: Request,
-    conversation_id: int,
+    conversation_id: RecordId,
     user: StaffPost,
     form_token: FormToken,
     text: Annotated[str, Form(max_length=20_000)] = "",
@@ -172,10 +171,10 @@ def reply(
 @router.post("/conversations/{conversation_id}/faq")
 def save_faq(
     request: Request,
-    conversation_id: int,
+    conversation_id: RecordId,
     user: StaffPost,
     form_token: FormToken,
-    message_id: Annotated[int, Form(ge=1)],
+    message_id: Annotated[int, Form(ge=1, le=MAX_ID)],
 ) -> Response:
     """Turn a staff reply and the user's question before it into an FAQ draft."""
     try:
@@ -190,18 +189,18 @@ def save_faq(
 
 
 @router.post("/deliveries/{delivery_id}/retry")
-def retry_delivery(request: Request, delivery_id: int, user: StaffPost) -> Response:
+def retry_delivery(request: Request, delivery_id: RecordId, user: StaffPost) -> Response:
     """Send a failed delivery again (after the cause was fixed, e.g. the user wrote again)."""
     store = services(request).store
     try:
-        delivery = store.delivery(delivery_id)
+        delivery = store.deliveries.get(delivery_id)
     except StoreError:
         return render(request, "console_error.html", user, 404, message=console_text("err_no_delivery"))
-    conversation_id = store.conversation_of_message(delivery.message_id)
+    conversation_id = store.conversations.conversation_of_message(delivery.message_id)
     if delivery.state != "failed":
         return _conversation(request, user, conversation_id, error=console_text("err_not_failed"), status=409)
-    store.retry_delivery(delivery_id)
-    store.audit(user.actor, "delivery_retry", f"delivery {delivery_id} ({delivery.channel})")
+    store.deliveries.retry(delivery_id)
+    store.staff.audit(user.actor, "delivery_retry", f"delivery {delivery_id} ({delivery.channel})")
     services(request).outbox.wake()
     return _done(request, conversation_id, "retried")
 
@@ -210,7 +209,7 @@ def retry_delivery(request: Request, delivery_id: int, user: StaffPost) -> Respo
 def audit_page(request: Request, user: Admin) -> HTMLResponse:
     """The audit log, newest first (admins)."""
     zone = _zone(request)
-    entries = [(views.local_time(e.created_at, zone), e) for e in services(request).store.audit_log()]
+    entries = [(views.local_time(e.created_at, zone), e) for e in services(request).store.staff.audit_log()]
     return render(request, "console_audit.html", user, entries=entries)
 
 
@@ -256,10 +255,11 @@ def _conversation(
         conversation = desk.conversation(conversation_id)
     except ActionRefused as exc:
         return render(request, "console_error.html", user, refusal_status(exc), message=exc.message)
-    handoff = desk.store.open_handoff_for(conversation_id)
-    deliveries = desk.store.deliveries_of(conversation_id)
+    handoff = desk.store.handoffs.active_for(conversation_id)
+    deliveries = desk.store.deliveries.of_conversation(conversation_id)
     messages = [
-        views.message_view(m, zone, deliveries.get(m.id)) for m in desk.store.transcript(conversation_id)
+        views.message_view(m, zone, deliveries.get(m.id))
+        for m in desk.store.conversations.transcript(conversation_id)
     ]
     return render(
         request,

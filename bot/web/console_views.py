@@ -110,8 +110,8 @@ def queue(store: Store, zone: ZoneInfo, now: datetime | None = None) -> list[Que
     """The waiting handoffs, oldest first."""
     now = now or utcnow()
     items = []
-    for handoff in store.waiting_handoffs():
-        conversation = store.conversation(handoff.conversation_id)
+    for handoff in store.handoffs.waiting():
+        conversation = store.conversations.get(handoff.conversation_id)
         waited = max((now - handoff.created_at).total_seconds(), 0.0)
         items.append(
             QueueItem(
@@ -131,7 +131,13 @@ def queue(store: Store, zone: ZoneInfo, now: datetime | None = None) -> list[Que
 
 def conversations(records: list[ConversationRecord], zone: ZoneInfo) -> list[ConversationView]:
     return [
-        ConversationView(c.id, c.channel, user_of(c), state_label(c.state), local_time(c.updated_at, zone))
+        ConversationView(
+            id=c.id,
+            channel=c.channel,
+            user=user_of(c),
+            state=state_label(c.state),
+            updated=local_time(c.updated_at, zone),
+        )
         for c in records
     ]
 
@@ -144,7 +150,10 @@ def delivery_view(delivery: DeliveryRecord | None) -> DeliveryView | None:
     if delivery is None:
         return None
     return DeliveryView(
-        delivery.id, delivery.state, console_text(f"delivery_{delivery.state}"), delivery.last_error
+        id=delivery.id,
+        state=delivery.state,
+        label=console_text(f"delivery_{delivery.state}"),
+        error=delivery.last_error,
     )
 
 
@@ -161,7 +170,7 @@ def message_view(
         time=local_time(record.created_at, zone),
         confidence=f"{record.confidence:.2f}" if record.confidence is not None else None,
         mode=mode_label(record.mode),
-        citations=tuple(CitationView(c.label, c.text) for c in record.citations),
+        citations=tuple(CitationView(label=c.label, text=c.text) for c in record.citations),
         staff_reply=kind == "staff",
         delivery=delivery_view(delivery),
     )

@@ -78,19 +78,21 @@ def login_submit(
         return _login_form(request, next, console_text("err_csrf"), 403)
     store = services(request).store
     username, now = username.strip(), utcnow()
-    staff = store.staff(username) if username else None
+    staff = store.staff.get(username) if username else None
     if staff is not None and _locked(staff, now):
         return _login_form(request, next, _locked_message(staff, now), 429)
     ok = _check_password(staff, password)
-    recorded = store.record_login(username, ok=ok, lock_after=LOCK_AFTER, lock_for_s=LOCK_FOR_S, now=now)
+    recorded = store.staff.record_login(
+        username, ok=ok, lock_after=LOCK_AFTER, lock_for_s=LOCK_FOR_S, now=now
+    )
     if not ok or recorded is None:
-        store.audit(f"staff:{username}"[:128], "login_failed", "密码错误 / wrong password")
+        store.staff.audit(f"staff:{username}"[:128], "login_failed", "密码错误 / wrong password")
         if recorded is not None and _locked(recorded, now):
             return _login_form(request, next, _locked_message(recorded, now), 429)
         return _login_form(request, next, console_text("err_login"), 401)
     if needs_rehash(recorded.password_hash):
-        recorded = store.set_staff_password(recorded.username, hash_password(password))
-    store.audit(f"staff:{recorded.username}", "login", f"role={recorded.role}")
+        recorded = store.staff.set_password(recorded.username, hash_password(password))
+    store.staff.audit(f"staff:{recorded.username}", "login", f"role={recorded.role}")
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(
         request, response, SESSION_COOKIE, auth.issue(recorded), SESSION_MAX_AGE_S, path=SESSION_COOKIE_PATH
@@ -101,7 +103,7 @@ def login_submit(
 
 @router.post("/console/logout")
 def logout(request: Request, user: StaffPost) -> Response:
-    services(request).store.audit(user.actor, "logout", "")
+    services(request).store.staff.audit(user.actor, "logout", "")
     response: Response = (
         JSONResponse({"ok": True}) if wants_json(request) else RedirectResponse(LOGIN_PATH, status_code=303)
     )

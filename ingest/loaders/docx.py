@@ -15,6 +15,7 @@ from docx.text.paragraph import Paragraph
 
 from config.errors import LoaderError
 from ingest.documents import Block, SourceDocument, make_document
+from ingest.loaders.zip_limits import check_zip
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLE = re.compile(r"^(?:title|标题)$", re.IGNORECASE)
@@ -22,6 +23,7 @@ _TITLE_STYLE = re.compile(r"^(?:title|标题)$", re.IGNORECASE)
 
 def load_docx(path: Path) -> SourceDocument:
     """A .docx in reading order; the title is the core title, else the first Title or Heading paragraph."""
+    check_zip(path)
     try:
         document = docx.Document(str(path))
         blocks = tuple(_blocks(document))

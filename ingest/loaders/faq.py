@@ -11,6 +11,7 @@ from pathlib import Path
 
 from config.errors import LoaderError
 from ingest.documents import FaqPair, SourceDocument, clean_stem, decode_text, filename_date
+from ingest.loaders.zip_limits import check_zip
 
 QUESTION = ("question", "q", "问题", "问", "标准问题", "提问", "常见问题")
 ANSWER = ("answer", "a", "答案", "答", "标准答案", "回答", "答复", "解答")
@@ -88,6 +89,7 @@ def read_xlsx_rows(path: Path) -> list[list[str]]:
     """Rows of the first sheet whose header has question and answer columns (else the first sheet)."""
     from openpyxl import load_workbook
 
+    check_zip(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -65,6 +65,16 @@ def test_batch_answers_every_line_and_reports_bad_ones(data_dir: Path, tmp_path:
     assert code == 0 and len(rows[0]) == 2 and "error" in rows[1]
 
 
+def test_a_deeply_nested_batch_line_is_an_error_for_that_line_only(data_dir: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "deep.jsonl"
+    batch.write_text("[" * 100_000 + "\n" + '{"question": "团体标准是谁制定的"}\n', encoding="utf-8")
+    code, output = run(data_dir, "ask", "--batch", str(batch))
+    assert code == 0, output
+    first, second = (json.loads(line) for line in output.splitlines())
+    assert "第 1 行" in first["error"]
+    assert "answer" in second
+
+
 def test_kb_list_activate_rollback(tmp_path: Path) -> None:
     data = tmp_path / "var"
     assert run(data, "ingest", str(SAMPLE / "faq.csv"))[0] == 0

@@ -142,6 +142,13 @@ class Flow:
         )
         return self.dispatcher.handle(message)
 
+    def hand_over(self, text: str = "转人工") -> tuple[HandleResult, int]:
+        """Ask for a person: the result, and the id of the handoff it opened."""
+        result = self.say(text)
+        handoff = self.store.handoffs.active_for(result.conversation_id)
+        assert handoff is not None
+        return result, handoff.id
+
     def alerts(self) -> list[str]:
         self.notifier.flush()
         return [r.body["markdown"]["content"] for r in self.robot.requests]
@@ -164,12 +171,12 @@ def test_a_question_is_answered_stored_and_delivered(flow: Flow) -> None:
     result = flow.say("企业标准要公开吗")
     assert not result.duplicate and not result.handed_off and result.reply is not None
     assert "《中华人民共和国标准化法》第二十七条" in [c.label for c in result.reply.citations]
-    inbound, outbound = flow.store.transcript(result.conversation_id)
+    inbound, outbound = flow.store.conversations.transcript(result.conversation_id)
     assert (inbound.direction, inbound.text) == ("in", "企业标准要公开吗")
     assert (outbound.author, outbound.mode, outbound.id) == ("bot", "faq", result.reply.message_id)
     assert [c.label for c in outbound.citations] == [c.label for c in result.reply.citations]
     assert outbound.latency_ms is not None and outbound.confidence is not None
-    assert result.delivery_id is not None and flow.store.delivery(result.delivery_id).state == "pending"
+    assert result.delivery_id is not None and flow.store.deliveries.get(result.delivery_id).state == "pending"
     assert flow.outbox.run_once() == 1
     assert [r.text for r in flow.channel.sent] == [result.reply.text]
     assert flow.alerts() == []
@@ -181,7 +188,7 @@ def test_a_duplicate_is_never_answered_twice(flow: Flow) -> None:
     again = flow.dispatcher.handle(message)
     assert not first.duplicate and again.duplicate and again.reply is None
     assert again.conversation_id == first.conversation_id
-    assert len(flow.store.transcript(first.conversation_id)) == 2
+    assert len(flow.store.conversations.transcript(first.conversation_id)) == 2
     assert isinstance(flow.dispatcher.answers, CountingSource) and len(flow.dispatcher.answers.questions) == 1
 
 
@@ -196,7 +203,7 @@ def test_simultaneous_duplicates_get_one_answer(flow: Flow) -> None:
     for thread in threads:
         thread.join(30)
     assert sorted(r.duplicate for r in results) == [False, True, True, True]
-    assert len(flow.store.transcript(results[0].conversation_id)) == 2
+    assert len(flow.store.conversations.transcript(results[0].conversation_id)) == 2
 
 
 def test_one_conversation_is_answered_one_message_at_a_time(
@@ -217,9 +224,9 @@ def test_asking_for_a_person_hands_over_and_later_messages_wait_for_staff(flow: 
     handed = flow.say("转人工")
     assert handed.handed_off and handed.reason == "user_request" and handed.reply is not None
     assert handed.reply.escalated and handed.reply.text == prompts.load("escalate_human")
-    conversation = flow.store.conversation(handed.conversation_id)
+    conversation = flow.store.conversations.get(handed.conversation_id)
     assert conversation.state == "waiting"
-    handoff = flow.store.open_handoff_for(handed.conversation_id)
+    handoff = flow.store.handoffs.active_for(handed.conversation_id)
     assert handoff is not None and handoff.reason == "user_request"
 
     queued = flow.say("我们是做食品的，想问企业标准备案")
@@ -229,7 +236,7 @@ def test_asking_for_a_person_hands_over_and_later_messages_wait_for_staff(flow: 
     assert quiet.handed_off and quiet.reply is None  # told once per handoff, not per message
     assert isinstance(flow.dispatcher.answers, CountingSource)
     assert flow.dispatcher.answers.questions == ["转人工"]  # the bot answered none of the queued ones
-    texts = [m.text for m in flow.store.transcript(handed.conversation_id)]
+    texts = [m.text for m in flow.store.conversations.transcript(handed.conversation_id)]
     assert "我们是做食品的，想问企业标准备案" in texts and "还有人吗" in texts  # staff see them
 
     [alert] = flow.alerts()  # staff were told once
@@ -237,20 +244,16 @@ def test_asking_for_a_person_hands_over_and_later_messages_wait_for_staff(flow: 
 
 
 def test_a_claimed_conversation_is_for_staff_only(flow: Flow) -> None:
-    handed = flow.say("人工客服")
-    handoff = flow.store.open_handoff_for(handed.conversation_id)
-    assert handoff is not None
-    flow.store.claim_handoff(handoff.id, "wang")
+    handed, handoff_id = flow.hand_over("人工客服")
+    flow.store.handoffs.claim(handoff_id, "wang")
     result = flow.say("请问收费标准")
     assert result.handed_off and result.reply is None
-    assert flow.store.conversation(handed.conversation_id).state == "staff"
+    assert flow.store.conversations.get(handed.conversation_id).state == "staff"
 
 
 def test_after_staff_resolve_the_bot_answers_again(flow: Flow) -> None:
-    handed = flow.say("转人工")
-    handoff = flow.store.open_handoff_for(handed.conversation_id)
-    assert handoff is not None
-    flow.store.resolve_handoff(handoff.id, "wang")
+    _, handoff_id = flow.hand_over()
+    flow.store.handoffs.resolve(handoff_id, "wang")
     result = flow.say("企业标准要公开吗")
     assert not result.handed_off and result.reply is not None and result.reply.kind == "bot"
     again = flow.say("转人工")
@@ -267,9 +270,9 @@ def test_a_crash_while_answering_loses_nothing(
     assert result.handed_off and result.reason == "error" and result.reply is not None
     assert result.reply.text.startswith(prompts.load("handoff_error"))
     assert "vector store connection reset" in caplog.text  # the traceback is logged
-    inbound, apology = flow.store.transcript(result.conversation_id)
+    inbound, apology = flow.store.conversations.transcript(result.conversation_id)
     assert inbound.text == "强制性标准必须执行吗" and apology.author == "system"
-    assert flow.store.conversation(result.conversation_id).state == "waiting"
+    assert flow.store.conversations.get(result.conversation_id).state == "waiting"
     [alert] = flow.alerts()
     assert "强制性标准必须执行吗" in alert and "系统出错" in alert
 
@@ -308,7 +311,7 @@ def test_feedback_on_someone_elses_message_is_ignored(flow: Flow) -> None:
     assert other.reply is not None
     result = flow.say("👎", kind="feedback", payload=f"-1:{other.reply.message_id}")
     assert not result.handed_off and result.reply is None
-    assert flow.store.open_handoff_for(result.conversation_id) is None
+    assert flow.store.handoffs.active_for(result.conversation_id) is None
 
 
 def test_low_confidence_twice_in_a_row_hands_over(
@@ -317,11 +320,11 @@ def test_low_confidence_twice_in_a_row_hands_over(
     flow = flow_for(store, store_url, WeakSource(), staff_robot)
     first = flow.say("我们那个东西怎么弄")
     assert not first.handed_off and first.reply is not None
-    assert flow.store.conversation(first.conversation_id).low_confidence_streak == 1
+    assert flow.store.conversations.get(first.conversation_id).low_confidence_streak == 1
     second = flow.say("就是那个东西")
     assert second.handed_off and second.reason == "low_confidence" and second.reply is not None
     assert second.reply.text.endswith(prompts.load("handoff_queued"))
-    assert flow.store.conversation(first.conversation_id).low_confidence_streak == 0
+    assert flow.store.conversations.get(first.conversation_id).low_confidence_streak == 0
 
 
 def test_outside_staff_hours_the_bot_keeps_answering_while_waiting(flow: Flow) -> None:
@@ -331,7 +334,7 @@ def test_outside_staff_hours_the_bot_keeps_answering_while_waiting(flow: Flow) -
     assert "6月8日（周一）09:00" in handed.reply.text
     result = flow.say("企业标准要公开吗")
     assert result.reply is not None and result.reply.kind == "bot" and "编号和名称" in result.reply.text
-    assert flow.store.conversation(handed.conversation_id).state == "waiting"  # staff still follow up
+    assert flow.store.conversations.get(handed.conversation_id).state == "waiting"  # staff still follow up
     assert len(flow.alerts()) == 1
     flow.now = MONDAY_10  # staff are in: the next message waits for them
     queued = flow.say("工作人员在吗")
@@ -352,7 +355,7 @@ def test_a_failing_notifier_does_not_break_the_flow(
 def test_events_are_stored_but_not_answered(flow: Flow) -> None:
     result = flow.say("subscribe", kind="event")
     assert result.reply is None and not result.handed_off
-    assert [m.kind for m in flow.store.transcript(result.conversation_id)] == ["event"]
+    assert [m.kind for m in flow.store.conversations.transcript(result.conversation_id)] == ["event"]
 
 
 def test_a_held_reply_is_left_to_the_channel(flow: Flow) -> None:
@@ -361,12 +364,17 @@ def test_a_held_reply_is_left_to_the_channel(flow: Flow) -> None:
     assert result.delivery_id is not None
     assert flow.outbox.run_once() == 0
     flow.outbox.mark_delivered(result.delivery_id, "passive")
-    assert flow.store.delivery(result.delivery_id).state == "sent"
+    assert flow.store.deliveries.get(result.delivery_id).state == "sent"
 
 
-def test_a_conversation_staff_took_without_a_handoff_is_not_answered(flow: Flow) -> None:
+def test_a_conversation_staff_took_without_a_handoff_is_not_answered(flow: Flow, store_url: str) -> None:
     first = flow.say("企业标准要公开吗")
-    flow.store.set_state(first.conversation_id, "staff")
+    engine = create_engine(store_url, poolclass=NullPool)  # no repository leaves a conversation so
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE conversations SET state = 'staff' WHERE id = :c"), {"c": first.conversation_id}
+        )
+    engine.dispose()
     result = flow.say("GB/T 19001-2016 还有效吗")
     assert result.handed_off and result.reply is None
     assert isinstance(flow.dispatcher.answers, CountingSource)

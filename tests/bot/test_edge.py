@@ -67,16 +67,32 @@ def test_xml_is_read_without_dtds_or_entities() -> None:
         assert refused.value.status == 400
 
 
+def test_xml_must_be_a_flat_platform_message() -> None:
+    scan = (
+        b"<xml><MsgType>event</MsgType><Event>scancode_push</Event>"
+        b"<ScanCodeInfo><ScanType>qrcode</ScanType></ScanCodeInfo></xml>"
+    )
+    assert parse_xml(scan)["Event"] == "scancode_push"  # event details may nest
+    for odd in (
+        b"<message><MsgType>text</MsgType></message>",
+        b"<xml><MsgType>text</MsgType><MsgType>event</MsgType></xml>",
+        b"<xml><MsgType>event</MsgType><Event><Inner>subscribe</Inner></Event></xml>",
+    ):
+        with pytest.raises(EdgeRejected) as refused:
+            parse_xml(odd)
+        assert refused.value.status == 400
+
+
 def test_json_must_be_an_object() -> None:
     assert parse_json(b'{"encrypt": "abc"}') == {"encrypt": "abc"}
-    for bad in (b"[1]", b"{", b"\xff", b'"text"'):
+    for bad in (b"[1]", b"{", b"\xff", b'"text"', b"[" * 100_000, b'{"a":' * 100_000):
         with pytest.raises(EdgeRejected):
             parse_json(bad)
 
 
 def test_the_replay_guard_lets_the_platform_repeat_but_not_a_forged_body(store: Store) -> None:
     now = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
-    guard = ReplayGuard(store, 300, clock=lambda: now)
+    guard = ReplayGuard(store.channel_state, 300, clock=lambda: now)
     guard.check("wechat", "1700000000", "n-1", b"<xml>a</xml>")
     guard.check("wechat", "1700000000", "n-1", b"<xml>a</xml>")
     with pytest.raises(EdgeRejected, match="replayed"):
@@ -84,7 +100,7 @@ def test_the_replay_guard_lets_the_platform_repeat_but_not_a_forged_body(store: 
     for nonce in (None, "", "x" * 129):
         with pytest.raises(EdgeRejected, match="bad nonce"):
             guard.check("wechat", "1700000000", nonce, b"<xml>a</xml>")
-    later = ReplayGuard(store, 300, clock=lambda: now + timedelta(minutes=11))
+    later = ReplayGuard(store.channel_state, 300, clock=lambda: now + timedelta(minutes=11))
     later.check("wechat", "1700000000", "n-1", b"<xml>forged</xml>")  # long expired: freshness refuses it
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from bot.service.kb_sources import (
     DRAFTS_FILE,
+    ReadLimits,
     plan_sources,
     safe_upload_name,
     save_upload,
@@ -34,7 +36,10 @@ def test_upload_names_keep_only_the_file_name(given: str, expected: str) -> None
     assert safe_upload_name(given) == expected
 
 
-@pytest.mark.parametrize("name", [None, "", "..", "run.sh", "archive.zip", "noext", DRAFTS_FILE])
+@pytest.mark.parametrize(
+    "name",
+    [None, "", "..", "run.sh", "archive.zip", "noext", DRAFTS_FILE, "长" * 300 + ".md", "a" * 250 + ".md"],
+)
 def test_unusable_names_are_refused(name: str | None) -> None:
     with pytest.raises(UploadRejected):
         safe_upload_name(name)
@@ -49,6 +54,26 @@ def test_an_upload_over_the_limit_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(UploadRejected, match="两次"):
         save_upload(tmp_path, "ok.md", io.BytesIO(b"y"), max_bytes=1000)
     assert saved.read_bytes() == b"x" * 1000
+
+
+def test_an_upload_bomb_is_read_in_a_process_of_its_own_and_refused(tmp_path: Path) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("[Content_Types].xml", "<Types/>")
+        bomb.writestr("word/document.xml", b"<x>" + b"A" * (35 << 20) + b"</x>")
+    archive.seek(0)
+    with pytest.raises(UploadRejected, match="压缩炸弹"):
+        save_upload(tmp_path, "规章.docx", archive, max_bytes=1 << 20, read_limits=ReadLimits())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_upload_that_reads_too_slowly_is_refused_and_a_good_one_is_kept(tmp_path: Path) -> None:
+    faq = "问题,答案\n企业标准要备案吗,不需要备案，实行自我声明公开。\n".encode()
+    with pytest.raises(UploadRejected, match="超过"):
+        save_upload(tmp_path, "faq.csv", io.BytesIO(faq), 1 << 20, ReadLimits(timeout_s=0.001))
+    assert list(tmp_path.iterdir()) == []
+    saved = save_upload(tmp_path, "faq.csv", io.BytesIO(faq), 1 << 20, ReadLimits())
+    assert saved.read_bytes() == faq
 
 
 def test_kept_sources_uploads_and_drafts_make_the_build(tmp_path: Path) -> None:

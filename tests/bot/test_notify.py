@@ -294,7 +294,7 @@ def test_alerts_a_worker_queued_are_sent_by_another(
 def test_a_worker_leaves_a_target_to_the_lease_holder(wecom: RecordingServer, store: Store) -> None:
     clock = Clock()
     notifier = wecom_notifier(wecom, store, clock)
-    assert store.take_alert_lease("wecom", "another-worker", clock(), 30)
+    assert store.staff_alerts.take_lease("wecom", "another-worker", clock(), 30)
     notifier.notify(alert(1))
     assert notifier.flush() == 0 and wecom.requests == [] and notifier.pending() == 1
     clock.advance(31)  # the holder's lease ran out without it sending (its worker died)

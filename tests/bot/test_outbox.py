@@ -44,8 +44,10 @@ DOWN = DeliveryResult(ok=False, error="HTTP 502", retryable=True)
 
 
 def stored_reply(store: Store, text: str = "答复", chat: str = "chat-1") -> Reply:
-    inbound = store.record_inbound(IncomingMessage(CHANNEL, chat, "u1", f"m-{text}-{time.time_ns()}", "问"))
-    out = store.record_outbound(inbound.conversation.id, text, author="bot")
+    inbound = store.conversations.record_inbound(
+        IncomingMessage(CHANNEL, chat, "u1", f"m-{text}-{time.time_ns()}", "问")
+    )
+    out = store.conversations.record_outbound(inbound.conversation.id, text, author="bot")
     return Reply(CHANNEL, chat, text, "bot", message_id=out.id)
 
 
@@ -71,7 +73,7 @@ def test_a_reply_is_delivered_once(store: Store) -> None:
     assert [(r.chat_id, r.text, r.kind, r.message_id) for r in channel.sent] == [
         ("chat-1", "您好，企业标准需要自我声明公开。", "bot", reply.message_id)
     ]
-    sent = store.delivery(delivery.id)
+    sent = store.deliveries.get(delivery.id)
     assert (sent.state, sent.attempts, sent.platform_message_id) == ("sent", 1, f"p{reply.message_id}")
     assert outbox.run_once(later(3600)) == 0
     assert len(channel.sent) == 1
@@ -79,8 +81,12 @@ def test_a_reply_is_delivered_once(store: Store) -> None:
 
 def test_a_bot_answer_leaves_with_the_citations_it_was_stored_with(store: Store) -> None:
     law = Citation("中华人民共和国标准化法", "law", ("第二十七条",), None, 0.7, "国家实行…自我声明公开")
-    inbound = store.record_inbound(IncomingMessage(CHANNEL, "chat-9", "u9", "m-cite", "企业标准要公开吗"))
-    out = store.record_outbound(inbound.conversation.id, "要公开。", author="bot", citations=(law,))
+    inbound = store.conversations.record_inbound(
+        IncomingMessage(CHANNEL, "chat-9", "u9", "m-cite", "企业标准要公开吗")
+    )
+    out = store.conversations.record_outbound(
+        inbound.conversation.id, "要公开。", author="bot", citations=(law,)
+    )
     channel = ScriptedChannel()
     outbox = outbox_for(store, channel)
     outbox.enqueue(Reply(CHANNEL, "chat-9", "要公开。", "bot", message_id=out.id))
@@ -94,15 +100,15 @@ def test_failures_are_retried_with_exponential_backoff(store: Store) -> None:
     delivery = outbox.enqueue(stored_reply(store))
     start = later(0.1)
     assert outbox.run_once(start) == 1
-    first = store.delivery(delivery.id)
+    first = store.deliveries.get(delivery.id)
     assert (first.state, first.attempts, first.last_error) == ("pending", 1, "HTTP 502")
     assert abs((first.next_attempt_at - start).total_seconds() - 2) < 0.01
     assert outbox.run_once(later(1.9, start)) == 0  # not due yet
     assert outbox.run_once(later(2, start)) == 1
-    second = store.delivery(delivery.id)
+    second = store.deliveries.get(delivery.id)
     assert abs((second.next_attempt_at - later(2, start)).total_seconds() - 4) < 0.01
     assert outbox.run_once(later(6, start)) == 1
-    assert store.delivery(delivery.id).state == "sent"
+    assert store.deliveries.get(delivery.id).state == "sent"
     assert len(channel.sent) == 3
 
 
@@ -114,7 +120,7 @@ def test_after_max_attempts_a_delivery_fails_and_is_kept(store: Store) -> None:
     for _ in range(3):
         assert outbox.run_once(moment) == 1
         moment = later(400, moment)
-    failed = store.failed_deliveries()
+    failed = [f.delivery for f in store.deliveries.failed()]
     assert [(d.id, d.state, d.attempts, d.last_error) for d in failed] == [
         (delivery.id, "failed", 3, "HTTP 502")
     ]
@@ -126,7 +132,7 @@ def test_a_permanent_failure_fails_at_once(store: Store) -> None:
     outbox = outbox_for(store, ScriptedChannel(CHANNEL, blocked))
     delivery = outbox.enqueue(stored_reply(store))
     assert outbox.run_once(later(0.1)) == 1
-    failed = store.delivery(delivery.id)
+    failed = store.deliveries.get(delivery.id)
     assert (failed.state, failed.attempts, failed.last_error) == ("failed", 1, "bot was blocked by the user")
 
 
@@ -135,14 +141,14 @@ def test_a_channel_that_raises_or_is_missing_is_retried(store: Store) -> None:
     outbox = outbox_for(store, channel)
     raised = outbox.enqueue(stored_reply(store, "一"))
     assert outbox.run_once(later(0.1)) == 1
-    assert store.delivery(raised.id).last_error == "RuntimeError: socket closed"
-    assert store.delivery(raised.id).state == "pending"
+    assert store.deliveries.get(raised.id).last_error == "RuntimeError: socket closed"
+    assert store.deliveries.get(raised.id).state == "pending"
 
     elsewhere = stored_reply(store, "二")
     orphan = outbox.enqueue(Reply("nowhere", "c", "二", message_id=elsewhere.message_id))
     outbox.run_once(later(10))
-    assert "no channel 'nowhere'" in (store.delivery(orphan.id).last_error or "")
-    assert store.delivery(raised.id).state == "sent"
+    assert "no channel 'nowhere'" in (store.deliveries.get(orphan.id).last_error or "")
+    assert store.deliveries.get(raised.id).state == "sent"
 
 
 def test_a_restarted_outbox_sends_what_was_left(store: Store, store_url: str) -> None:
@@ -150,7 +156,7 @@ def test_a_restarted_outbox_sends_what_was_left(store: Store, store_url: str) ->
     retried = before.enqueue(stored_reply(store, "重试中"))
     before.run_once(later(0.1))
     untouched = before.enqueue(stored_reply(store, "未发送"))  # the process stops before sending this
-    assert store.delivery(retried.id).state == "pending"
+    assert store.deliveries.get(retried.id).state == "pending"
 
     reopened = Store(store_url)  # a new process: new connections, new outbox, same database
     try:
@@ -158,7 +164,7 @@ def test_a_restarted_outbox_sends_what_was_left(store: Store, store_url: str) ->
         after = outbox_for(reopened, channel)
         assert after.run_once(later(10)) == 2
         assert sorted(r.text for r in channel.sent) == ["未发送", "重试中"]
-        assert {reopened.delivery(d.id).state for d in (retried, untouched)} == {"sent"}
+        assert {reopened.deliveries.get(d.id).state for d in (retried, untouched)} == {"sent"}
     finally:
         reopened.close()
 
@@ -192,12 +198,12 @@ def test_a_held_delivery_is_left_to_the_caller_then_taken_over(store: Store) -> 
     delivered = outbox.enqueue(stored_reply(store, "被动回复"), hold_s=30)
     assert outbox.run_once(later(1)) == 0
     outbox.mark_delivered(delivered.id, "wx-1")
-    assert store.delivery(delivered.id).state == "sent"
+    assert store.deliveries.get(delivered.id).state == "sent"
 
     dropped = outbox.enqueue(stored_reply(store, "被动回复失败"), hold_s=30)
     assert outbox.run_once(later(1)) == 0
     assert outbox.run_once(later(31)) == 1  # the caller never delivered it: the outbox does
-    assert store.delivery(dropped.id).state == "sent"
+    assert store.deliveries.get(dropped.id).state == "sent"
     assert [r.text for r in channel.sent] == ["被动回复失败"]
 
 

@@ -88,7 +88,7 @@ class ServedHotline:
         """A console account, written to the server's database as `stdbot` commands do."""
         store = self.store()
         try:
-            store.add_staff(username, hash_password(password), role)
+            store.staff.add(username, hash_password(password), role)
         finally:
             store.close()
 

@@ -114,8 +114,10 @@ def _staff_replies(hotline: ServedHotline, chat: ChatPage) -> list[str]:
     store = hotline.store()
     try:
         session_id = chat.session_id()
-        conversation = store.find_conversation(CHANNEL, session_id, session_id)
+        conversation = store.conversations.find(CHANNEL, session_id, session_id)
         assert conversation is not None
-        return [m.text for m in store.transcript(conversation.id) if m.author.startswith("staff:")]
+        return [
+            m.text for m in store.conversations.transcript(conversation.id) if m.author.startswith("staff:")
+        ]
     finally:
         store.close()

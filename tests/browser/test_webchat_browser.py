@@ -26,7 +26,7 @@ LABELS = page_labels()
 
 def conversation_of(store: Store, chat: ChatPage) -> ConversationRecord:
     session_id = chat.session_id()
-    found = store.find_conversation(CHANNEL, session_id, session_id)
+    found = store.conversations.find(CHANNEL, session_id, session_id)
     assert found is not None, f"no conversation for the page's session {session_id}"
     return found
 
@@ -51,7 +51,7 @@ def test_answer_with_citation_feedback_and_standard_status(chat: ChatPage, hotli
     expect(page.locator("#log .msg-error")).to_have_count(0)
     store = hotline.store()
     try:
-        received = store.transcript(conversation_of(store, chat).id)
+        received = store.conversations.transcript(conversation_of(store, chat).id)
     finally:
         store.close()
     assert [m.text for m in received if m.kind == "feedback"] == ["👍"]
@@ -76,11 +76,11 @@ def test_handoff_and_a_staff_reply_appear_live(chat: ChatPage, hotline: ServedHo
     store = hotline.store()
     try:
         conversation = conversation_of(store, chat)
-        handoff = store.open_handoff_for(conversation.id)
+        handoff = store.handoffs.active_for(conversation.id)
         assert handoff is not None and handoff.reason == "button"
-        store.claim_handoff(handoff.id, STAFF)
-        message = store.record_outbound(conversation.id, staff_text, author=f"staff:{STAFF}")
-        store.note_staff_reply(handoff.id)
+        store.handoffs.claim(handoff.id, STAFF)
+        message = store.conversations.record_outbound(conversation.id, staff_text, author=f"staff:{STAFF}")
+        store.handoffs.note_staff_reply(handoff.id)
         # This outbox has no channels and no thread: it only queues; the server's outbox delivers.
         delivery = Outbox(store, {}).enqueue(
             Reply(CHANNEL, conversation.chat_id, staff_text, "staff", message_id=message.id)
@@ -89,9 +89,9 @@ def test_handoff_and_a_staff_reply_appear_live(chat: ChatPage, hotline: ServedHo
         expect(page.locator("#log .msg-staff .author")).to_have_text(LABELS["staff"])
         assert page.evaluate("window.stdbotNotReloaded") is True
         deadline = time.monotonic() + 10
-        while store.delivery(delivery.id).state != "sent" and time.monotonic() < deadline:
+        while store.deliveries.get(delivery.id).state != "sent" and time.monotonic() < deadline:
             time.sleep(0.1)
-        sent = store.delivery(delivery.id)
+        sent = store.deliveries.get(delivery.id)
     finally:
         store.close()
     assert sent.state == "sent" and sent.platform_message_id == str(message.id)

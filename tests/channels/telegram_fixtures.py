@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from support.telegram_platform import TOKEN, BotApi, OfflineBotRequest
-from web.conftest import services_of, web_settings
+from support.web_app import app_settings, services_of
 
 from bot.channels import telegram
 from bot.channels.base import Platform, PlatformContext
@@ -20,16 +20,16 @@ from bot.channels.platforms import PlatformFactory
 from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.web.app import create_app
 from bot.web.state import Services
-from config.settings import Settings, TelegramSettings
+from config.settings import Settings
 
 SECRET_TOKEN = "s3cret-Token_for-webhook"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def telegram_settings(kb_dir: Path, database: Path, **telegram_fields: Any) -> Settings:
-    """The web tests' settings with [telegram] filled in."""
-    fields: dict[str, Any] = {"token": TOKEN, "secret_token": SECRET_TOKEN, **telegram_fields}
-    return web_settings(kb_dir, database).model_copy(update={"telegram": TelegramSettings(**fields)})
+    """The tests' settings with their own SQLite file and [telegram] filled in."""
+    telegram = {"token": TOKEN, "secret_token": SECRET_TOKEN, **telegram_fields}
+    return app_settings(kb_dir, f"sqlite:///{database}", telegram=telegram)
 
 
 def offline_telegram(api: BotApi, made: list[Platform]) -> PlatformFactory:

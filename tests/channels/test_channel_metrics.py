@@ -5,76 +5,32 @@ time counted for that channel; 转人工 and a staff reply from the console coun
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from channels.telegram_fixtures import TelegramApp, telegram_app, telegram_settings
-from channels.wechat_mp_fixtures import (
-    APP_ID,
-    APP_SECRET,
-    QUESTION,
-    ROUTE,
-    USER,
-    eventually,
-    mp_app,
-    mp_settings,
-    platform_for,
-    warmed,
-)
-from channels.wecom_app_fixtures import (
-    AGENT_ID,
-    APP,
-    APP_ROUTE,
-    CORP_ID,
-    KF,
-    KF_ROUTE,
-    OPEN_KFID,
-    channel_settings,
-    deliver,
-    qyapi_server,
-)
+from channels.wechat_mp_fixtures import QUESTION, ROUTE, USER, mp_app, mp_settings, platform_for, warmed
+from channels.wecom_app_fixtures import APP_ROUTE, KF_ROUTE, OPEN_KFID, channel_settings, deliver, pull, says
 from channels.wecom_bot_support import bot_settings, running
 from fastapi.testclient import TestClient
 from support.prometheus_text import metric, metrics_of
 from support.recording_server import RecordingServer
 from support.telegram_platform import ALICE, Updates
+from support.waiting import eventually
+from support.web_app import hold_answers, web_settings
 from support.wechat_platform import WechatApiServer
-from support.wecom_app_platform import QyapiServer, kf_event_xml, text_message
-from web.conftest import holder, kb_dir, services_of, web_settings  # noqa: F401
-from web.console_support import add_account, hidden, logged_in
+from support.wecom_app_platform import QyapiServer
+from web.console_support import add_account, staff_replies
 
 from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.web.app import create_app
-from knowledge.types import Answer
 
 CHAT = str(ALICE["id"])  # Alice's private chat with the bot
 
 
 @pytest.fixture
-def wechat_api() -> Iterator[WechatApiServer]:
-    with WechatApiServer(APP_ID, APP_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def qyapi() -> Iterator[QyapiServer]:
-    with qyapi_server() as server:
-        yield server
-
-
-@pytest.fixture
-def response_url() -> Iterator[RecordingServer]:
-    with RecordingServer({"errcode": 0, "errmsg": "ok"}) as server:
-        yield server
-
-
-@pytest.fixture
-def tg(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    tmp_path: Path,
-) -> Iterator[TelegramApp]:
+def tg(kb_dir: Path, holder: KnowledgeBaseHolder, tmp_path: Path) -> Iterator[TelegramApp]:
     yield from telegram_app(telegram_settings(kb_dir, tmp_path / "stdbot.db"), holder)
 
 
@@ -92,11 +48,7 @@ def assert_one_answer(text: str, channel: str) -> None:
     assert metric(text, "stdbot_delivery_failures_total", f'channel="{channel}"') is None
 
 
-def test_webchat_counts_one_answer(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    tmp_path: Path,
-) -> None:
+def test_webchat_counts_one_answer(kb_dir: Path, holder: KnowledgeBaseHolder, tmp_path: Path) -> None:
     app = create_app(web_settings(kb_dir, tmp_path / "stdbot.db"), holder=holder)
     with TestClient(app) as client:
         session = client.post("/api/chat/sessions").json()
@@ -107,10 +59,7 @@ def test_webchat_counts_one_answer(
 
 
 def test_wechat_mp_counts_a_passive_answer(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    wechat_api: WechatApiServer,
-    tmp_path: Path,
+    kb_dir: Path, holder: KnowledgeBaseHolder, wechat_api: WechatApiServer, tmp_path: Path
 ) -> None:
     settings = mp_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", wechat_api.base_url)
     app = mp_app(settings, warmed(holder))
@@ -124,25 +73,12 @@ def test_wechat_mp_counts_a_passive_answer(
 
 
 def test_wechat_mp_counts_an_answer_sent_after_the_budget(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    wechat_api: WechatApiServer,
-    tmp_path: Path,
+    kb_dir: Path, holder: KnowledgeBaseHolder, wechat_api: WechatApiServer, tmp_path: Path
 ) -> None:
     settings = mp_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", wechat_api.base_url, budget_s=1.0)
     app = mp_app(settings, warmed(holder))
     gate = threading.Event()
-    dispatcher = services_of(app).dispatcher
-    knowledge = dispatcher.answers
-
-    class HeldAnswers:
-        """The real knowledge base, answering once the test lets it (after the passive budget)."""
-
-        def answer(self, question: str, conversation_key: str) -> Answer:
-            gate.wait(30)
-            return knowledge.answer(question, conversation_key)
-
-    dispatcher.answers = HeldAnswers()
+    hold_answers(app, gate)  # the answer comes after the passive budget
     platform = platform_for(ROUTE)
     with TestClient(app) as client:
         response = platform.post(client, platform.text(USER, QUESTION), "safe")
@@ -155,48 +91,45 @@ def test_wechat_mp_counts_an_answer_sent_after_the_budget(
     assert_one_answer(metrics_of(app), "wechat_mp")
 
 
-def test_wecom_app_counts_one_answer(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    qyapi: QyapiServer,
-    tmp_path: Path,
-) -> None:
-    settings = channel_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", qyapi.base_url)
-    app = create_app(settings, holder=holder)
-    with TestClient(app) as client:
-        sealed = APP.seal(text_message(CORP_ID, "zhangsan", QUESTION, 6001, AGENT_ID))
-        assert deliver(client, APP_ROUTE, sealed).status_code == 200
-        [(to, content)] = qyapi.wait_for(lambda calls: len(calls.app_texts()) == 1).app_texts()
-        assert to == "zhangsan" and "公开" in content
-        reply_counted(client, "wecom_app")
-    assert len(qyapi.calls.app_texts()) == 1
-    assert_one_answer(metrics_of(app), "wecom_app")
+def ask_the_wecom_app(client: TestClient, qyapi: QyapiServer) -> list[tuple[str, str]]:
+    """Zhangsan asks through the app; (to, content) of what message/send carried."""
+    assert deliver(client, APP_ROUTE, says("zhangsan", QUESTION, 6001)).status_code == 200
+    return qyapi.wait_for(lambda calls: len(calls.app_texts()) == 1).app_texts()
 
 
-def test_wechat_kf_counts_one_answer(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    qyapi: QyapiServer,
-    tmp_path: Path,
-) -> None:
-    settings = channel_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", qyapi.base_url)
-    app = create_app(settings, holder=holder)
+def ask_wechat_kf(client: TestClient, qyapi: QyapiServer) -> list[tuple[str, str]]:
+    """A customer writes to the kf account; (to, content) of what kf/send_msg carried for it."""
     _, token = qyapi.customer_says(OPEN_KFID, "wmAlice", QUESTION)
+    assert deliver(client, KF_ROUTE, pull(token)).status_code == 200
+    sends = qyapi.wait_for(lambda calls: len(calls.kf_sends()) == 1).kf_sends()
+    return [(to, content) for kfid, to, content in sends if kfid == OPEN_KFID]
+
+
+@pytest.mark.parametrize(
+    ("channel", "user", "ask"),
+    [("wecom_app", "zhangsan", ask_the_wecom_app), ("wechat_kf", "wmAlice", ask_wechat_kf)],
+)
+def test_the_wecom_channels_count_one_answer(
+    kb_dir: Path,
+    holder: KnowledgeBaseHolder,
+    qyapi: QyapiServer,
+    tmp_path: Path,
+    channel: str,
+    user: str,
+    ask: Callable[[TestClient, QyapiServer], list[tuple[str, str]]],
+) -> None:
+    settings = channel_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", qyapi.base_url)
+    app = create_app(settings, holder=holder)
     with TestClient(app) as client:
-        pulled = deliver(client, KF_ROUTE, KF.seal(kf_event_xml(CORP_ID, token, OPEN_KFID)))
-        assert pulled.status_code == 200
-        [(kfid, to, content)] = qyapi.wait_for(lambda calls: len(calls.kf_sends()) == 1).kf_sends()
-        assert (kfid, to) == (OPEN_KFID, "wmAlice") and "公开" in content
-        reply_counted(client, "wechat_kf")
-    assert len(qyapi.calls.kf_sends()) == 1
-    assert_one_answer(metrics_of(app), "wechat_kf")
+        [(to, content)] = ask(client, qyapi)
+        assert to == user and "公开" in content
+        reply_counted(client, channel)
+    assert len(qyapi.calls.app_texts()) + len(qyapi.calls.kf_sends()) == 1
+    assert_one_answer(metrics_of(app), channel)
 
 
 def test_wecom_bot_counts_an_answer_its_stream_carried(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    response_url: RecordingServer,
-    tmp_path: Path,
+    kb_dir: Path, holder: KnowledgeBaseHolder, response_url: RecordingServer, tmp_path: Path
 ) -> None:
     settings = bot_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", response_url.base_url)
     with running(settings, holder) as bot:
@@ -221,22 +154,12 @@ def test_telegram_counts_one_answer(tg: TelegramApp) -> None:
 def test_a_handoff_and_the_staff_reply_are_counted(tg: TelegramApp) -> None:
     assert tg.post(Updates().private("转人工")).status_code == 200
     assert tg.deliver() == 1
-    conversation = tg.services.store.find_conversation("telegram", CHAT, CHAT)
+    conversation = tg.services.store.conversations.find("telegram", CHAT, CHAT)
     assert conversation is not None and conversation.state == "waiting"
 
     add_account(tg.app, "alice")
-    csrf = logged_in(tg.client, "alice")
-    page = f"/console/conversations/{conversation.id}"
-    claimed = tg.client.post(f"{page}/claim", data={"csrf_token": csrf}, follow_redirects=False)
-    assert claimed.status_code == 303
-    form_token = hidden(tg.client.get(page).text, "form_token")
     staff_text = "您好，我是工作人员：企业标准应在企业标准信息公共服务平台自我声明公开。"
-    replied = tg.client.post(
-        f"{page}/reply",
-        data={"csrf_token": csrf, "form_token": form_token, "text": staff_text},
-        follow_redirects=False,
-    )
-    assert replied.status_code == 303
+    staff_replies(tg.client, conversation.id, staff_text, "alice")
     assert tg.deliver() == 1
     assert tg.api.sent(CHAT)[-1].params["text"] == staff_text
 

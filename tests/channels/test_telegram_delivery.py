@@ -40,9 +40,9 @@ class Telegram:
         question = IncomingMessage(
             "telegram", str(chat_id), str(user_id), f"{chat_id}:{asked_in}", "问题", chat_type=chat_type
         )
-        inbound = self.store.record_inbound(question)
+        inbound = self.store.conversations.record_inbound(question)
         author = "staff:alice" if kind == "staff" else kind
-        stored = self.store.record_outbound(
+        stored = self.store.conversations.record_outbound(
             inbound.conversation.id, text, author=author, citations=(LAW,) if kind == "bot" else ()
         )
         return Reply("telegram", str(chat_id), text, kind, message_id=stored.id)  # type: ignore[arg-type]
@@ -159,16 +159,16 @@ def test_outbox_backs_off_on_429_and_fails_a_blocked_chat_for_staff_to_see(teleg
     telegram.api.fail("sendMessage", "retry_after")
     now = datetime.now(UTC) + timedelta(seconds=1)
     assert outbox.run_once(now) == 1
-    [delivery] = telegram.store.due_deliveries(now + timedelta(minutes=10))
+    [delivery] = telegram.store.deliveries.due(now + timedelta(minutes=10))
     assert delivery.state == "pending" and delivery.attempts == 1 and "限流" in (delivery.last_error or "")
-    assert telegram.store.due_deliveries(now) == []  # backing off
+    assert telegram.store.deliveries.due(now) == []  # backing off
     assert outbox.run_once(now + timedelta(seconds=3)) == 1
-    assert telegram.store.delivery(delivery.id).state == "sent"
+    assert telegram.store.deliveries.get(delivery.id).state == "sent"
     blocked = telegram.reply(BOB["id"], BOB["id"], "第二条回答。")
     queued = outbox.enqueue(blocked)
     telegram.api.fail("sendMessage", "blocked")
     outbox.run_once(now + timedelta(seconds=4))
-    failed = telegram.store.delivery(queued.id)
+    failed = telegram.store.deliveries.get(queued.id)
     assert failed.state == "failed" and failed.attempts == 1
     assert failed.last_error is not None and "屏蔽" in failed.last_error and "blocked" in failed.last_error
 

@@ -3,16 +3,15 @@ polling worker at a time through a lease in the store, and the whole app answeri
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from channels.telegram_fixtures import offline_telegram, telegram_settings
 from fastapi.testclient import TestClient
-from support.telegram_platform import ALICE, TOKEN, ApiCall, BotApi, OfflineBotRequest, Updates
+from support.telegram_platform import ALICE, TOKEN, BotApi, OfflineBotRequest, Updates
+from support.waiting import eventually
 from telegram import Update
-from web.conftest import holder, kb_dir  # noqa: F401  (fixtures)
 
 from bot.channels.telegram.api import BotClient
 from bot.channels.telegram.polling import LEASE_KEY, OFFSET_KEY, Poller, PollingLease
@@ -64,7 +63,7 @@ def test_offset_is_stored_and_a_restart_continues_after_it(
     made.append(worker)
     assert worker.poller.poll_once() == 2
     assert worker.handled == [first["update_id"], second["update_id"]]
-    assert store.channel_state(OFFSET_KEY) == str(second["update_id"] + 1)
+    assert store.channel_state.get(OFFSET_KEY) == str(second["update_id"] + 1)
     assert [c.method for c in api.calls] == ["deleteWebhook", "getUpdates"]
     assert "offset" not in api.calls[1].params  # nothing stored yet: from the first update Telegram has
     worker.close()
@@ -93,11 +92,11 @@ def test_one_worker_polls_at_a_time_and_another_takes_over(
     api.push(Updates().private("问题"))
     assert a.poller.poll_once() == 1
     assert b.poller.poll_once() == 0  # the lease is a's
-    assert len(api.called("getUpdates")) == 1 and store.channel_state(LEASE_KEY) == "worker-a"
+    assert len(api.called("getUpdates")) == 1 and store.channel_state.get(LEASE_KEY) == "worker-a"
     a.poller.lease.release()
     api.push(Updates(first_update_id=810000001).private("下一个问题"))
     assert b.poller.poll_once() == 1 and b.handled == [810000001]
-    assert store.channel_state(LEASE_KEY) == "worker-b"
+    assert store.channel_state.get(LEASE_KEY) == "worker-b"
 
 
 def test_a_handler_failure_skips_the_update_but_a_store_outage_does_not(
@@ -123,17 +122,15 @@ def test_a_handler_failure_skips_the_update_but_a_store_outage_does_not(
     worker.poller.handle = handle
     with pytest.raises(StoreUnavailable):
         worker.poller.poll_once()
-    assert store.channel_state(OFFSET_KEY) is None  # fetched again next round
+    assert store.channel_state.get(OFFSET_KEY) is None  # fetched again next round
     outcomes.append(ValueError("a bug"))
     assert worker.poller.poll_once() == 2
     assert worker.handled == [good["update_id"]]  # the first failed and was skipped, not retried forever
-    assert store.channel_state(OFFSET_KEY) == str(good["update_id"] + 1)
+    assert store.channel_state.get(OFFSET_KEY) == str(good["update_id"] + 1)
 
 
 def test_the_app_answers_in_polling_mode_and_not_again_after_a_restart(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    tmp_path: Path,
+    kb_dir: Path, holder: KnowledgeBaseHolder, tmp_path: Path
 ) -> None:
     api = BotApi()
     settings = telegram_settings(kb_dir, tmp_path / "stdbot.db", mode="polling", secret_token=None)
@@ -146,21 +143,14 @@ def test_the_app_answers_in_polling_mode_and_not_again_after_a_restart(
         [answer] = api.wait_sent(1, ALICE["id"])
         assert "依据" in answer.params["text"]
     store = Store(settings.database.url)
-    assert store.channel_state(OFFSET_KEY) == str(question["update_id"] + 1)  # written before stopping
+    assert store.channel_state.get(OFFSET_KEY) == str(question["update_id"] + 1)  # written before stopping
     api.push(question)  # as if Telegram never saw the offset confirmed before the restart
     api.calls.clear()
     restarted = create_app(settings, holder=holder, platform_factories=telegram_only)
     with TestClient(restarted):
-        first_fetch = wait_for(lambda: api.called("getUpdates"))
+        first_fetch = eventually(lambda: api.called("getUpdates"), 15)
     assert first_fetch[0].params["offset"] == question["update_id"] + 1
     assert api.sent() == []  # nothing answered again
-    conversation = store.find_conversation("telegram", str(ALICE["id"]), str(ALICE["id"]))
-    assert conversation is not None and len(store.transcript(conversation.id)) == 2
+    conversation = store.conversations.find("telegram", str(ALICE["id"]), str(ALICE["id"]))
+    assert conversation is not None and len(store.conversations.transcript(conversation.id)) == 2
     store.close()
-
-
-def wait_for(found: Callable[[], list[ApiCall]], timeout_s: float = 15.0) -> list[ApiCall]:
-    deadline = time.monotonic() + timeout_s
-    while not (result := found()) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return result

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from channels.telegram_fixtures import TelegramApp, telegram_app, telegram_settings
 from support.telegram_platform import ALICE, BOB, BOT_ID, GROUP_ID, Updates, bot_message
-from web.conftest import holder, kb_dir  # noqa: F401  (fixtures)
 
 import prompts
 from bot.service.kb_holder import KnowledgeBaseHolder
@@ -21,11 +20,7 @@ QUESTION = "企业标准需要自我声明公开吗"
 
 
 @pytest.fixture
-def tg(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    tmp_path: Path,
-) -> Iterator[TelegramApp]:
+def tg(kb_dir: Path, holder: KnowledgeBaseHolder, tmp_path: Path) -> Iterator[TelegramApp]:
     settings = telegram_settings(kb_dir, tmp_path / "stdbot.db", edge={"max_body_bytes": 4096})
     yield from telegram_app(settings, holder)
 
@@ -36,13 +31,13 @@ def updates() -> Updates:
 
 
 def conversation(tg: TelegramApp, chat_id: int, user_id: int) -> ConversationRecord | None:
-    return tg.services.store.find_conversation("telegram", str(chat_id), str(user_id))
+    return tg.services.store.conversations.find("telegram", str(chat_id), str(user_id))
 
 
 def transcript(tg: TelegramApp, chat_id: int, user_id: int) -> list[MessageRecord]:
     found = conversation(tg, chat_id, user_id)
     assert found is not None
-    return tg.services.store.transcript(found.id)
+    return tg.services.store.conversations.transcript(found.id)
 
 
 def test_secret_header_missing_or_wrong_is_refused(tg: TelegramApp, updates: Updates) -> None:
@@ -82,8 +77,8 @@ def test_private_question_is_answered_with_its_basis_and_buttons(tg: TelegramApp
         f"ho:{answer.id}",
     ]
     assert (
-        tg.services.store.delivery(
-            tg.services.store.deliveries_of(answer.conversation_id)[answer.id].id
+        tg.services.store.deliveries.get(
+            tg.services.store.deliveries.of_conversation(answer.conversation_id)[answer.id].id
         ).state
         == "sent"
     )
@@ -164,12 +159,12 @@ def test_buttons_record_feedback_and_hand_over_to_a_person(tg: TelegramApp, upda
     tg.post(updates.button(like, ALICE, answer_json))
     toasts = [c.params.get("text") for c in tg.api.called("answerCallbackQuery")]
     assert toasts == ["感谢您的反馈！"]
-    feedback = tg.services.store.daily_feedback(1)
+    feedback = tg.services.store.analytics.daily_feedback(1)
     assert sum(day.up for day in feedback) == 1
     tg.post(updates.button(person, ALICE, answer_json))
     found = conversation(tg, ALICE["id"], ALICE["id"])
     assert found is not None and found.state == "waiting"
-    handoff = tg.services.store.open_handoff_for(found.id)
+    handoff = tg.services.store.handoffs.active_for(found.id)
     assert handoff is not None and handoff.reason == "button"
     tg.deliver()
     notice = tg.api.sent(ALICE["id"])[-1]
@@ -185,6 +180,6 @@ def test_thumbs_down_is_recorded_on_the_answer(tg: TelegramApp, updates: Updates
     under = bot_message(5001, ALICE["id"], answer.params["text"])
     dislike = answer.params["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
     tg.post(updates.button(dislike, ALICE, under))
-    [down] = tg.services.store.recent_downvotes(1)
+    [down] = tg.services.store.analytics.recent_downvotes(1)
     assert down.question == QUESTION and down.message_id == int(dislike.rsplit(":", 1)[1])
     assert tg.api.called("answerCallbackQuery")[-1].params["text"] == "已记录，我们会改进回答"

@@ -8,7 +8,6 @@ import hashlib
 import threading
 import time
 import zlib
-from collections.abc import Iterator
 from contextlib import ExitStack
 from itertools import count
 from pathlib import Path
@@ -24,17 +23,19 @@ from channels.wecom_app_fixtures import (
     QUESTION,
     channel_settings,
     deliver,
-    qyapi_server,
+    pull,
 )
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from support.wecom_app_platform import Calls, QyapiServer, kf_event_xml
-from web.conftest import LiveServer, holder, kb_dir, live_server, services_of  # noqa: F401
-from web.console_support import add_account, hidden, logged_in
+from support.waiting import wait_until
+from support.web_app import LiveServer, services_of
+from support.wecom_app_platform import Calls, QyapiServer
+from web.console_support import add_account, staff_replies
 
 import prompts
 from bot.channels.wecom.kf.inbound import cursor_key
 from bot.channels.wecom.kf.sender import chat_id, split_chat_id
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.service.locks import LOCK_BUCKETS
 from bot.store import Store
 from bot.web.app import create_app
@@ -42,33 +43,8 @@ from config.settings import Settings
 
 
 @pytest.fixture
-def qyapi() -> Iterator[QyapiServer]:
-    with qyapi_server() as server:
-        yield server
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'stdbot.db'}"
-
-
-@pytest.fixture
-def settings(request: pytest.FixtureRequest, database_url: str, qyapi: QyapiServer) -> Settings:
-    return channel_settings(request.getfixturevalue("kb_dir"), database_url, qyapi.base_url)
-
-
-@pytest.fixture
-def app(request: pytest.FixtureRequest, settings: Settings) -> FastAPI:
-    return create_app(settings, holder=request.getfixturevalue("holder"))
-
-
-def new_app(request: pytest.FixtureRequest, settings: Settings) -> FastAPI:
-    return create_app(settings, holder=request.getfixturevalue("holder"))
-
-
-def pull(token: str, open_kfid: str = OPEN_KFID) -> tuple[dict[str, str], bytes]:
-    """The callback WeCom sends when there is something to pull."""
-    return KF.seal(kf_event_xml(CORP_ID, token, open_kfid))
+def settings(kb_dir: Path, tmp_path: Path, qyapi: QyapiServer) -> Settings:
+    return channel_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", qyapi.base_url)
 
 
 def answered(calls: Calls, user: str) -> list[str]:
@@ -76,9 +52,9 @@ def answered(calls: Calls, user: str) -> list[str]:
 
 
 def transcript_directions(store: Store, user: str) -> list[str]:
-    conversation = store.find_conversation("wechat_kf", chat_id(OPEN_KFID, user), user)
+    conversation = store.conversations.find("wechat_kf", chat_id(OPEN_KFID, user), user)
     assert conversation is not None, user
-    return [m.direction for m in store.transcript(conversation.id)]
+    return [m.direction for m in store.conversations.transcript(conversation.id)]
 
 
 def test_chat_ids_carry_the_kf_account_and_the_customer() -> None:
@@ -105,24 +81,24 @@ def test_callback_pulls_answers_and_sends(app: FastAPI, qyapi: QyapiServer) -> N
     [sync] = calls.to("kf/sync_msg")
     assert sync.body == {"cursor": "", "limit": 1000, "open_kfid": OPEN_KFID, "token": token}
     store = services_of(app).store
-    assert store.channel_state(cursor_key(OPEN_KFID)) == qyapi.cursor_at_end(OPEN_KFID)
+    assert store.channel_state.get(cursor_key(OPEN_KFID)) == qyapi.cursor_at_end(OPEN_KFID)
     assert transcript_directions(store, "wmAlice") == ["in", "out"]
 
 
 def test_the_cursor_survives_a_restart_nothing_skipped_nothing_twice(
-    request: pytest.FixtureRequest, settings: Settings, qyapi: QyapiServer
+    holder: KnowledgeBaseHolder, settings: Settings, qyapi: QyapiServer
 ) -> None:
     _, first_token = qyapi.customer_says(OPEN_KFID, "wmAlice", QUESTION)
-    first = new_app(request, settings)
+    first = create_app(settings, holder=holder)
     with TestClient(first) as client:
         deliver(client, KF_ROUTE, pull(first_token))
         qyapi.wait_for(lambda c: len(c.kf_sends()) == 1)
-    saved = services_of(first).store.channel_state(cursor_key(OPEN_KFID))
+    saved = services_of(first).store.channel_state.get(cursor_key(OPEN_KFID))
     assert saved == qyapi.cursor_at_end(OPEN_KFID)
 
     qyapi.customer_says(OPEN_KFID, "wmBob", QUESTION)  # while stdbot is down: its callback is lost
     _, last_token = qyapi.customer_says(OPEN_KFID, "wmCarol", QUESTION)
-    second = new_app(request, settings)  # a new process on the same database
+    second = create_app(settings, holder=holder)  # a new process on the same database
     with TestClient(second) as client:
         deliver(client, KF_ROUTE, pull(last_token))
         calls = qyapi.wait_for(lambda c: len(c.kf_sends()) == 3)
@@ -134,12 +110,12 @@ def test_the_cursor_survives_a_restart_nothing_skipped_nothing_twice(
 
 
 def test_two_workers_pulling_at_once_answer_each_message_once(
-    request: pytest.FixtureRequest, store_url: str, qyapi: QyapiServer
+    kb_dir: Path, holder: KnowledgeBaseHolder, store_url: str, qyapi: QyapiServer
 ) -> None:
-    settings = channel_settings(request.getfixturevalue("kb_dir"), store_url, qyapi.base_url)
+    settings = channel_settings(kb_dir, store_url, qyapi.base_url)
     _, alice_token = qyapi.customer_says(OPEN_KFID, "wmAlice", QUESTION)
     _, bob_token = qyapi.customer_says(OPEN_KFID, "wmBob", QUESTION)
-    workers = [new_app(request, settings) for _ in range(2)]
+    workers = [create_app(settings, holder=holder) for _ in range(2)]
     with ExitStack() as stack:
         clients = [stack.enter_context(TestClient(worker)) for worker in workers]
         callbacks = [pull(alice_token), pull(bob_token)]
@@ -164,7 +140,7 @@ def test_two_workers_pulling_at_once_answer_each_message_once(
     assert len(answered(calls, "wmAlice")) == 1 and len(answered(calls, "wmBob")) == 1
     assert len(calls.kf_sends()) == 2
     store = services_of(workers[0]).store
-    assert store.channel_state(cursor_key(OPEN_KFID)) == qyapi.cursor_at_end(OPEN_KFID)
+    assert store.channel_state.get(cursor_key(OPEN_KFID)) == qyapi.cursor_at_end(OPEN_KFID)
 
 
 def test_pages_are_pulled_until_has_more_is_zero(app: FastAPI, qyapi: QyapiServer) -> None:
@@ -192,7 +168,9 @@ def test_the_first_pull_leaves_history_alone(app: FastAPI, qyapi: QyapiServer) -
         qyapi.wait_for(lambda c: len(c.kf_sends()) == 1)
     calls = qyapi.calls
     assert answered(calls, "wmNew") and not answered(calls, "wmOld")
-    assert services_of(app).store.find_conversation("wechat_kf", chat_id(OPEN_KFID, "wmOld"), "wmOld") is None
+    assert (
+        services_of(app).store.conversations.find("wechat_kf", chat_id(OPEN_KFID, "wmOld"), "wmOld") is None
+    )
 
 
 def test_entering_gets_the_welcome_once_and_a_lost_cursor_repeats_nothing(
@@ -211,7 +189,7 @@ def test_entering_gets_the_welcome_once_and_a_lost_cursor_repeats_nothing(
             "msgtype": "text",
             "text": {"content": prompts.load("wechat_kf_welcome")},
         }
-        store.delete_channel_state(cursor_key(OPEN_KFID))  # as if the worker died before saving it
+        store.channel_state.delete(cursor_key(OPEN_KFID))  # as if the worker died before saving it
         _, again = qyapi.customer_says(OPEN_KFID, "wmBob", QUESTION)
         deliver(client, KF_ROUTE, pull(again))
         qyapi.wait_for(lambda c: len(c.kf_sends()) == 2)
@@ -245,21 +223,13 @@ def test_the_48_hour_limit_is_reported_to_staff_not_retried(app: FastAPI, qyapi:
     with TestClient(app) as client:
         deliver(client, KF_ROUTE, pull(token))
         qyapi.wait_for(lambda c: len(c.kf_sends()) == 1)  # the handoff notice
-        conversation = store.find_conversation("wechat_kf", chat_id(OPEN_KFID, "wmAlice"), "wmAlice")
+        conversation = store.conversations.find("wechat_kf", chat_id(OPEN_KFID, "wmAlice"), "wmAlice")
         assert conversation is not None and conversation.state == "waiting"
         add_account(app, "staffer")
-        csrf = logged_in(client, "staffer")
-        page = f"/console/conversations/{conversation.id}"
-        assert (
-            client.post(f"{page}/claim", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
-        )
         qyapi.fail("kf/send_msg", 95018, "send msg session status invalid")
-        form = {"csrf_token": csrf, "form_token": hidden(client.get(page).text, "form_token"), "text": "您好"}
-        assert client.post(f"{page}/reply", data=form, follow_redirects=False).status_code == 303
-        deadline = time.monotonic() + 15
-        while not store.failed_deliveries() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        [failed] = store.failed_deliveries()
+        staff_replies(client, conversation.id, "您好")
+        wait_until(lambda: bool(store.deliveries.failed()), 15, "the refused reply")
+        [failed] = [f.delivery for f in store.deliveries.failed()]
         assert failed.attempts == 1 and failed.text == "您好"
         assert failed.last_error is not None
         assert (
@@ -295,7 +265,7 @@ def test_a_pull_never_waits_for_a_lock_file_its_own_process_holds(
         deliver(client, KF_ROUTE, pull(token, kfid))
         calls = qyapi.wait_for(lambda c: len(c.kf_sends()) == 1)
     assert [to for _, to, _ in calls.kf_sends()] == ["wmAlice"]
-    conversation = services_of(app).store.find_conversation("wechat_kf", chat_id(kfid, "wmAlice"), "wmAlice")
+    conversation = services_of(app).store.conversations.find("wechat_kf", chat_id(kfid, "wmAlice"), "wmAlice")
     assert conversation is not None and conversation.id == 1
 
 
@@ -303,11 +273,10 @@ def test_a_pull_never_waits_for_a_lock_file_its_own_process_holds(
 
 
 def test_question_handoff_and_staff_reply_through_a_real_server(
-    app: FastAPI, request: pytest.FixtureRequest, qyapi: QyapiServer
+    app: FastAPI, live_server: LiveServer, qyapi: QyapiServer
 ) -> None:
-    server: LiveServer = request.getfixturevalue("live_server")
     store = services_of(app).store
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=live_server.url, timeout=10) as http:
         _, token = qyapi.customer_says(OPEN_KFID, "wmAlice", QUESTION)
         assert deliver(http, KF_ROUTE, pull(token)).text == ""
         calls = qyapi.wait_for(lambda c: len(c.kf_sends()) == 1)
@@ -317,22 +286,12 @@ def test_question_handoff_and_staff_reply_through_a_real_server(
         _, token = qyapi.customer_says(OPEN_KFID, "wmAlice", "转人工")
         assert deliver(http, KF_ROUTE, pull(token)).text == ""
         qyapi.wait_for(lambda c: len(c.kf_sends()) == 2)
-        conversation = store.find_conversation("wechat_kf", chat_id(OPEN_KFID, "wmAlice"), "wmAlice")
+        conversation = store.conversations.find("wechat_kf", chat_id(OPEN_KFID, "wmAlice"), "wmAlice")
         assert conversation is not None and conversation.state == "waiting"
-        assert store.open_handoff_for(conversation.id) is not None
+        assert store.handoffs.active_for(conversation.id) is not None
 
         add_account(app, "staffer")
-        csrf = logged_in(http, "staffer")  # type: ignore[arg-type]
-        page = f"/console/conversations/{conversation.id}"
-        assert (
-            http.post(f"{page}/claim", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
-        )
         staff_text = "您好，我是工作人员：企业标准应在企业标准信息公共服务平台自我声明公开。"
-        form = {
-            "csrf_token": csrf,
-            "form_token": hidden(http.get(page).text, "form_token"),
-            "text": staff_text,
-        }
-        assert http.post(f"{page}/reply", data=form, follow_redirects=False).status_code == 303
+        staff_replies(http, conversation.id, staff_text)
         calls = qyapi.wait_for(lambda c: len(c.kf_sends()) == 3)
     assert calls.kf_sends()[2] == (OPEN_KFID, "wmAlice", staff_text)

@@ -4,15 +4,14 @@ at the edge with its status and nothing stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from channels.wechat_mp_fixtures import QUESTION, ROUTE, USER, mp_app, mp_settings, platform_for, warmed
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from support.web_app import services_of
 from support.wechat_platform import WechatApiServer, WechatPlatform, xml_of
-from web.conftest import holder, kb_dir, services_of  # noqa: F401
 
 import prompts
 from bot.channels.wechat_mp import CHANNEL
@@ -23,21 +22,9 @@ MENU = {"FAQ_BENCHMARK": "什么是对标达标？"}
 
 
 @pytest.fixture
-def api() -> Iterator[WechatApiServer]:
-    with WechatApiServer("wx0123456789abcdef", "mp-secret-0123456789abcdef01234567") as server:
-        yield server
-
-
-@pytest.fixture
-def app(kb_dir: Path, tmp_path: Path, holder: KnowledgeBaseHolder, api: WechatApiServer) -> FastAPI:  # noqa: F811
-    settings = mp_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", api.base_url, menu=MENU)
+def app(kb_dir: Path, tmp_path: Path, holder: KnowledgeBaseHolder, wechat_api: WechatApiServer) -> FastAPI:
+    settings = mp_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", wechat_api.base_url, menu=MENU)
     return mp_app(settings, warmed(holder))
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 @pytest.fixture
@@ -51,10 +38,10 @@ def store_of(app: FastAPI) -> Store:
 
 def transcript(app: FastAPI, user: str = USER) -> list[tuple[str, str]]:
     store = store_of(app)
-    conversation = store.find_conversation(CHANNEL, user, user)
+    conversation = store.conversations.find(CHANNEL, user, user)
     if conversation is None:
         return []
-    return [(m.direction, m.text) for m in store.transcript(conversation.id)]
+    return [(m.direction, m.text) for m in store.conversations.transcript(conversation.id)]
 
 
 def test_the_callback_url_is_verified_with_the_token(client: TestClient, platform: WechatPlatform) -> None:
@@ -68,7 +55,7 @@ def test_the_callback_url_is_verified_with_the_token(client: TestClient, platfor
 
 @pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
 def test_a_question_is_answered_passively_with_its_basis_in_each_mode(
-    app: FastAPI, client: TestClient, platform: WechatPlatform, api: WechatApiServer, mode: str
+    app: FastAPI, client: TestClient, platform: WechatPlatform, wechat_api: WechatApiServer, mode: str
 ) -> None:
     response = platform.post(client, platform.text(USER, QUESTION), mode)  # type: ignore[arg-type]
     if mode != "plain":
@@ -80,16 +67,16 @@ def test_a_question_is_answered_passively_with_its_basis_in_each_mode(
     [(_, question), (_, answer)] = transcript(app)
     assert question == QUESTION and answer in reply["Content"]
     store = store_of(app)
-    conversation = store.find_conversation(CHANNEL, USER, USER)
+    conversation = store.conversations.find(CHANNEL, USER, USER)
     assert conversation is not None
-    out = store.transcript(conversation.id)[-1]
-    delivery = store.enqueue_delivery(out.id, CHANNEL, USER, out.text, "bot")  # the existing entry
+    out = store.conversations.transcript(conversation.id)[-1]
+    delivery = store.deliveries.enqueue(out.id, CHANNEL, USER, out.text, "bot")  # the existing entry
     assert delivery.state == "sent" and delivery.platform_message_id == "passive"
-    assert api.sent == [] and api.fetches == 0  # nothing through the customer-service API
+    assert wechat_api.sent == [] and wechat_api.fetches == 0  # nothing through the customer-service API
 
 
 def test_a_repeated_delivery_gets_the_same_answer_and_nothing_new_is_stored(
-    app: FastAPI, client: TestClient, platform: WechatPlatform, api: WechatApiServer
+    app: FastAPI, client: TestClient, platform: WechatPlatform, wechat_api: WechatApiServer
 ) -> None:
     xml = platform.text(USER, QUESTION)
     query, body = platform.request(xml, "safe")
@@ -98,7 +85,7 @@ def test_a_repeated_delivery_gets_the_same_answer_and_nothing_new_is_stored(
     resigned = platform.reply(platform.post(client, xml, "plain"))  # or signs it afresh
     assert first is not None and again is not None and resigned is not None
     assert first["Content"] == again["Content"] == resigned["Content"]
-    assert len(transcript(app)) == 2 and api.sent == []
+    assert len(transcript(app)) == 2 and wechat_api.sent == []
     # the same signature on a different body is a replay, not a delivery
     forged = platform.text(USER, "另一个问题", msg_id="555")
     forged_body = platform.crypto.encrypt(forged)
@@ -127,7 +114,7 @@ def test_messages_delivered_out_of_order_are_each_answered_once(
 
 
 def test_subscribe_gets_the_welcome_and_menu_clicks_ask_their_question(
-    app: FastAPI, client: TestClient, platform: WechatPlatform, api: WechatApiServer
+    app: FastAPI, client: TestClient, platform: WechatPlatform, wechat_api: WechatApiServer
 ) -> None:
     welcome = platform.reply(platform.post(client, platform.event(USER, "subscribe"), "safe"))
     assert welcome is not None and welcome["Content"] == prompts.load("wechat_welcome")
@@ -138,7 +125,7 @@ def test_subscribe_gets_the_welcome_and_menu_clicks_ask_their_question(
         assert platform.reply(platform.post(client, other, "safe")) is None
     view = platform.event(USER, "VIEW", "https://example.org/")
     assert platform.reply(platform.post(client, view, "plain")) is None
-    assert len(transcript(app)) == 2 and api.sent == []
+    assert len(transcript(app)) == 2 and wechat_api.sent == []
 
 
 @pytest.mark.parametrize("kind", ["image", "voice", "video", "location"])

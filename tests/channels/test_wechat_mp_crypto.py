@@ -3,26 +3,16 @@ envelope (wechatpy behind our own checks) reading and sealing exactly what the p
 
 from __future__ import annotations
 
-import base64
-
 import pytest
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from support.wechat_platform import PlatformCrypto, WechatPlatform, fields_of, xml_of
+from support.wechat_crypto import OFFICIAL, PlatformCipher, fields_of, xml_of
+from support.wechat_platform import WechatPlatform
 
 from bot.channels.wechat_mp.crypto import CallbackQuery, MpEnvelope
 from config.errors import EdgeRejected
 from config.settings import WechatSettings
 
-# The official sample (WXBizMsgCrypt, Sample.cs / WXBizMsgCryptTest.java).
-TOKEN = "QDG6eK"
-APP_ID = "wx5823bf96d3bd56c7"
-AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-VERIFY = {
-    "msg_signature": "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
-    "timestamp": "1409659589",
-    "nonce": "263014780",
-    "echostr": "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==",
-}
+# The official samples (WXBizMsgCrypt, Sample.cs / WXBizMsgCryptTest.java): URL verification and a message.
+TOKEN, APP_ID, AES_KEY = OFFICIAL.token, OFFICIAL.receive_id, OFFICIAL.aes_key
 MESSAGE = {
     "msg_signature": "477715d11cdb4164915debcba66cb864d751f3e6",
     "timestamp": "1409659813",
@@ -47,35 +37,31 @@ def envelope_at(now: int) -> MpEnvelope:
     return MpEnvelope(settings(), clock=lambda: float(now))
 
 
-def _random_prefix(encrypted: str) -> bytes:
-    key = base64.b64decode(AES_KEY + "=")
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
-    return (decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize())[:16]
-
-
 def test_the_double_matches_the_official_verify_url_sample() -> None:
-    crypto = PlatformCrypto(TOKEN, AES_KEY, APP_ID)
-    assert crypto.sign(VERIFY["timestamp"], VERIFY["nonce"], VERIFY["echostr"]) == VERIFY["msg_signature"]
-    assert crypto.decrypt(VERIFY["echostr"]) == ("1616140317555161061", APP_ID)
+    cipher = PlatformCipher(TOKEN, AES_KEY, APP_ID)
+    assert cipher.sign(OFFICIAL.timestamp, OFFICIAL.nonce, OFFICIAL.echostr) == OFFICIAL.msg_signature
+    assert cipher.decrypt(OFFICIAL.echostr) == (OFFICIAL.echo_plain, APP_ID)
     # encrypting the same plaintext with the sample's random bytes gives the sample byte for byte
-    again = crypto.encrypt("1616140317555161061", random16=_random_prefix(VERIFY["echostr"]))
-    assert again == VERIFY["echostr"]
+    again = cipher.encrypt(OFFICIAL.echo_plain, random16=cipher.random_prefix(OFFICIAL.echostr))
+    assert again == OFFICIAL.echostr
+    other = cipher.encrypt(OFFICIAL.echo_plain, random16=b"\x00" * 16)
+    assert other != OFFICIAL.echostr and cipher.decrypt(other) == (OFFICIAL.echo_plain, APP_ID)
 
 
 def test_the_double_matches_the_official_message_sample() -> None:
-    crypto = PlatformCrypto(TOKEN, AES_KEY, APP_ID)
+    crypto = PlatformCipher(TOKEN, AES_KEY, APP_ID)
     sig = crypto.sign(MESSAGE["timestamp"], MESSAGE["nonce"], MESSAGE["encrypt"])
     assert sig == MESSAGE["msg_signature"]
     plain, app_id = crypto.decrypt(MESSAGE["encrypt"])
     assert app_id == APP_ID
     fields = fields_of(plain)
     assert fields["Content"] == "hello" and fields["MsgId"] == "4561255354251345929"
-    assert crypto.encrypt(plain, random16=_random_prefix(MESSAGE["encrypt"])) == MESSAGE["encrypt"]
+    assert crypto.encrypt(plain, random16=crypto.random_prefix(MESSAGE["encrypt"])) == MESSAGE["encrypt"]
 
 
 def test_the_envelope_opens_the_official_sample_in_safe_mode() -> None:
     body = xml_of({"ToUserName": APP_ID, "Encrypt": MESSAGE["encrypt"]}).encode()
-    crypto = PlatformCrypto(TOKEN, AES_KEY, APP_ID)
+    crypto = PlatformCipher(TOKEN, AES_KEY, APP_ID)
     query = CallbackQuery(
         signature=crypto.sign(MESSAGE["timestamp"], MESSAGE["nonce"]),
         timestamp=MESSAGE["timestamp"],
@@ -138,7 +124,7 @@ def test_forged_stale_and_unsafe_callbacks_are_refused() -> None:
     assert refused({**query, "encrypt_type": "sm4"}, body) == 400
     stale_query, stale_body = platform.request(xml, "safe", timestamp=now - 301)
     assert refused(stale_query, stale_body) == 403
-    other = PlatformCrypto(TOKEN, AES_KEY, "wx_another_account")
+    other = PlatformCipher(TOKEN, AES_KEY, "wx_another_account")
     encrypted = other.encrypt(xml)
     wrong_app = {**query, "msg_signature": other.sign(query["timestamp"], query["nonce"], encrypted)}
     assert refused(wrong_app, xml_of({"ToUserName": "gh", "Encrypt": encrypted}).encode()) == 403

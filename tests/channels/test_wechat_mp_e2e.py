@@ -4,44 +4,23 @@ customer-service API of the platform double."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from channels.wechat_mp_fixtures import (
-    APP_ID,
-    APP_SECRET,
-    QUESTION,
-    ROUTE,
-    USER,
-    mp_app,
-    mp_settings,
-    platform_for,
-    served,
-    warmed,
-)
+from channels.wechat_mp_fixtures import QUESTION, ROUTE, USER, mp_app, mp_settings, platform_for, warmed
+from support.web_app import served, services_of
 from support.wechat_platform import WechatApiServer
-from web.conftest import holder, kb_dir, services_of  # noqa: F401
-from web.console_support import add_account, hidden, logged_in
+from web.console_support import add_account, staff_replies
 
 from bot.channels.wechat_mp import CHANNEL
 from bot.service.kb_holder import KnowledgeBaseHolder
 
 
-@pytest.fixture
-def api() -> Iterator[WechatApiServer]:
-    with WechatApiServer(APP_ID, APP_SECRET) as server:
-        yield server
-
-
 def test_question_handoff_and_staff_reply_through_a_real_server(
-    kb_dir: Path,  # noqa: F811
-    holder: KnowledgeBaseHolder,  # noqa: F811
-    api: WechatApiServer,
-    tmp_path: Path,
+    kb_dir: Path, holder: KnowledgeBaseHolder, wechat_api: WechatApiServer, tmp_path: Path
 ) -> None:
-    app = mp_app(mp_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", api.base_url), warmed(holder))
+    settings = mp_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", wechat_api.base_url)
+    app = mp_app(settings, warmed(holder))
     store = services_of(app).store
     add_account(app, "alice")
     with served(app) as url:
@@ -57,37 +36,25 @@ def test_question_handoff_and_staff_reply_through_a_real_server(
 
         handed = platform.deliver(platform.text(USER, "转人工"), "safe")
         assert handed.answer is not None and "人工" in handed.answer and "工作人员" in handed.answer
-        conversation = store.find_conversation(CHANNEL, USER, USER)
+        conversation = store.conversations.find(CHANNEL, USER, USER)
         assert conversation is not None and conversation.state == "waiting"
-        handoff = store.open_handoff_for(conversation.id)
+        handoff = store.handoffs.active_for(conversation.id)
         assert handoff is not None and handoff.state == "open"
 
         with httpx.Client(base_url=url, timeout=30) as staff:
-            token = logged_in(staff, "alice")  # type: ignore[arg-type]
-            page = staff.get(f"/console/conversations/{conversation.id}")
-            assert page.status_code == 200 and QUESTION in page.text
-            claimed = staff.post(
-                f"/console/conversations/{conversation.id}/claim",
-                data={"csrf_token": token},
-                follow_redirects=False,
-            )
-            assert claimed.status_code == 303
-            form_token = hidden(staff.get(f"/console/conversations/{conversation.id}").text, "form_token")
             text = "您好，我是工作人员。企业标准应在企业标准信息公共服务平台上自我声明公开。"
-            replied = staff.post(
-                f"/console/conversations/{conversation.id}/reply",
-                data={"csrf_token": token, "text": text, "form_token": form_token},
-                follow_redirects=False,
-            )
-            assert replied.status_code == 303
+            staff_replies(staff, conversation.id, text, "alice")
+            assert QUESTION in staff.get(f"/console/conversations/{conversation.id}").text
 
-        [sent] = api.wait_for_sent(1)
+        [sent] = wechat_api.wait_for_sent(1)
         assert sent.user == USER and sent.content == text
-        assert api.fetches == 1
+        assert wechat_api.fetches == 1
 
         # while staff hold the conversation, the user's next message is for them: no bot answer
         later = platform.deliver(platform.text(USER, "好的，谢谢"), "safe")
         assert later.heard is not None and later.heard.reply is None
-        texts = [(m.author, m.text) for m in store.transcript(conversation.id)]
+        texts = [(m.author, m.text) for m in store.conversations.transcript(conversation.id)]
         assert ("user", "好的，谢谢") in texts and texts[-1] == ("user", "好的，谢谢")
-        assert [m.text for m in store.transcript(conversation.id) if m.author == "staff:alice"] == [text]
+        assert [
+            m.text for m in store.conversations.transcript(conversation.id) if m.author == "staff:alice"
+        ] == [text]

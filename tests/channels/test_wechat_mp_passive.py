@@ -45,10 +45,12 @@ class RecordingChannel:
 
 def held_reply(store: Store, outbox: Outbox, text: str = "答复", pieces: int = 1) -> Outcome:
     """A stored reply queued with the passive hold, as the dispatcher does for the callback."""
-    inbound = store.record_inbound(IncomingMessage(CHANNEL, "o1", "o1", f"m{time.time_ns()}", "问"))
-    out = store.record_outbound(inbound.conversation.id, text, author="bot")
+    inbound = store.conversations.record_inbound(
+        IncomingMessage(CHANNEL, "o1", "o1", f"m{time.time_ns()}", "问")
+    )
+    out = store.conversations.record_outbound(inbound.conversation.id, text, author="bot")
     delivery = outbox.enqueue(Reply(CHANNEL, "o1", text, message_id=out.id), hold_s=HOLD_S)
-    held_until = store.delivery(delivery.id).next_attempt_at
+    held_until = store.deliveries.get(delivery.id).next_attempt_at
     return Outcome(delivery.id, out.id, held_until, text[:10], pieces)
 
 
@@ -77,7 +79,7 @@ def test_a_passive_answer_takes_the_reply_from_the_outbox_for_good(store: Store)
     turns.finished("m1", outcome, outbox)
     assert turns.passive_text("m1", outcome, outbox) == outcome.first
     assert outcome.delivery_id is not None
-    assert store.delivery(outcome.delivery_id).state == "sent"
+    assert store.deliveries.get(outcome.delivery_id).state == "sent"
     assert outbox.run_once(after(outcome, 3600)) == 0 and channel.sent == []
     # a later delivery of the message (the platform did not hear the answer) gets the same text again
     assert turns.passive_text("m1", outcome, outbox) == outcome.first
@@ -98,7 +100,7 @@ def test_what_the_outbox_is_sending_is_never_answered_passively(store: Store) ->
         gate.set()
         sender.join(10)
     assert len(channel.sent) == 1
-    assert outcome.delivery_id is not None and store.delivery(outcome.delivery_id).state == "sent"
+    assert outcome.delivery_id is not None and store.deliveries.get(outcome.delivery_id).state == "sent"
 
 
 def test_of_two_deliveries_only_one_takes_the_reply_and_both_say_the_same(store: Store) -> None:

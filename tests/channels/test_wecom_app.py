@@ -21,36 +21,33 @@ from channels.wecom_app_fixtures import (
     QUESTION,
     channel_settings,
     deliver,
-    qyapi_server,
+    says,
 )
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from support.web_app import LiveServer, hold_answers, services_of
+from support.wechat_crypto import OFFICIAL
 from support.wecom_app_platform import (
-    OFFICIAL_VECTOR,
     QyapiServer,
     WecomSealer,
     app_event,
-    decrypt,
-    encrypt,
     image_message,
     kf_event_xml,
-    signature,
     text_message,
 )
-from web.conftest import LiveServer, holder, kb_dir, live_server, services_of  # noqa: F401
-from web.console_support import add_account, hidden, logged_in
+from web.console_support import add_account, staff_replies
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.channels.wecom.api import QyapiClient
 from bot.channels.wecom.app.sender import TEXT_LIMIT_BYTES, WecomAppChannel
 from bot.messages import Reply
+from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.service.locks import ConversationLocks
 from bot.service.sent_pieces import SentPieces
 from bot.store import Store
 from bot.web.app import create_app
 from config.settings import Settings
-from knowledge.types import Answer
 
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
@@ -59,41 +56,11 @@ ENTITY_INSIDE = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><xml><MsgTyp
 
 
 @pytest.fixture
-def qyapi() -> Iterator[QyapiServer]:
-    with qyapi_server() as server:
-        yield server
+def settings(kb_dir: Path, tmp_path: Path, qyapi: QyapiServer) -> Settings:
+    return channel_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", qyapi.base_url)
 
 
-@pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path, qyapi: QyapiServer) -> Settings:
-    kb: Path = request.getfixturevalue("kb_dir")
-    return channel_settings(kb, f"sqlite:///{tmp_path / 'stdbot.db'}", qyapi.base_url)
-
-
-@pytest.fixture
-def app(request: pytest.FixtureRequest, settings: Settings) -> FastAPI:
-    return create_app(settings, holder=request.getfixturevalue("holder"))
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-def says(user: str, text: str, msg_id: int, **seal: str) -> tuple[dict[str, str], bytes]:
-    return APP.seal(text_message(CORP_ID, user, text, msg_id, AGENT_ID), **seal)
-
-
-# --- the double is WeCom's crypto ------------------------------------------------------------------
-
-
-def test_the_double_reproduces_the_official_wxbizmsgcrypt_sample() -> None:
-    v = OFFICIAL_VECTOR
-    assert signature(v.token, v.timestamp, v.nonce, v.echostr) == v.msg_signature
-    assert decrypt(v.echostr, v.aes_key) == (v.echo_plain, v.corp_id)
-    sealed = encrypt(v.echo_plain, v.aes_key, v.corp_id, random16=b"\x00" * 16)
-    assert sealed != v.echostr and decrypt(sealed, v.aes_key) == (v.echo_plain, v.corp_id)
+# --- the double is WeCom's crypto (proven on the official sample in test_wechat_mp_crypto.py) ----------
 
 
 def test_the_double_and_wechatpy_read_each_others_envelopes() -> None:
@@ -103,21 +70,21 @@ def test_the_double_and_wechatpy_read_each_others_envelopes() -> None:
     assert crypto.decrypt_message(body.decode(), query["msg_signature"], "1700000000", "n1") == inner
     sealed = crypto.encrypt_message("<xml><Content>回复</Content></xml>", "n2", "1700000001")
     encrypted = sealed.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
-    assert decrypt(encrypted, APP.aes_key) == ("<xml><Content>回复</Content></xml>", CORP_ID)
+    assert APP.cipher().decrypt(encrypted) == ("<xml><Content>回复</Content></xml>", CORP_ID)
 
 
 # --- callbacks ---------------------------------------------------------------------------------------
 
 
 def test_url_verification_answers_the_official_sample(
-    settings: Settings, request: pytest.FixtureRequest
+    settings: Settings, holder: KnowledgeBaseHolder
 ) -> None:
-    v = OFFICIAL_VECTOR
+    v = OFFICIAL
     official = settings.wecom_app.model_copy(
-        update={"token": SecretStr(v.token), "aes_key": SecretStr(v.aes_key), "app_id": v.corp_id}
+        update={"token": SecretStr(v.token), "aes_key": SecretStr(v.aes_key), "app_id": v.receive_id}
     )
     sample = settings.model_copy(update={"wecom_app": official})
-    with TestClient(create_app(sample, holder=request.getfixturevalue("holder"))) as client:
+    with TestClient(create_app(sample, holder=holder)) as client:
         answer = client.get(APP_ROUTE, params=v.query())
         assert answer.status_code == 200 and answer.text == v.echo_plain
         assert client.get(APP_ROUTE, params={**v.query(), "msg_signature": "0" * 40}).status_code == 403
@@ -133,18 +100,8 @@ def test_url_verification_with_a_fresh_echostr(client: TestClient) -> None:
 def test_a_message_is_acknowledged_at_once_and_answered_through_message_send(
     app: FastAPI, client: TestClient, qyapi: QyapiServer
 ) -> None:
-    dispatcher = services_of(app).dispatcher
     gate = threading.Event()
-    knowledge = dispatcher.answers
-
-    class HeldAnswers:
-        """The real knowledge base, answering once the test lets it."""
-
-        def answer(self, question: str, conversation_key: str) -> Answer:
-            gate.wait(20)
-            return knowledge.answer(question, conversation_key)
-
-    dispatcher.answers = HeldAnswers()
+    hold_answers(app, gate)
     response = deliver(client, APP_ROUTE, says("zhangsan", QUESTION, 1001))
     assert response.status_code == 200 and response.text == ""
     assert qyapi.calls.to("message/send") == []  # acknowledged while the answer is still being worked out
@@ -155,9 +112,9 @@ def test_a_message_is_acknowledged_at_once_and_answered_through_message_send(
     send = calls.to("message/send")[0]
     assert send.body["agentid"] == AGENT_ID and send.body["msgtype"] == "text"
     store = services_of(app).store
-    conversation = store.find_conversation("wecom_app", "zhangsan", "zhangsan")
+    conversation = store.conversations.find("wecom_app", "zhangsan", "zhangsan")
     assert conversation is not None
-    transcript = store.transcript(conversation.id)
+    transcript = store.conversations.transcript(conversation.id)
     assert [m.direction for m in transcript] == ["in", "out"] and transcript[0].channel_message_id == "1001"
 
 
@@ -170,9 +127,9 @@ def test_platform_retries_and_repeated_msgids_are_answered_once(app: FastAPI, qy
         qyapi.wait_for(lambda c: len(c.app_texts()) >= 1)
     # the app has stopped: every background job has finished and the outbox has had its chance
     store = services_of(app).store
-    conversation = store.find_conversation("wecom_app", "lisi", "lisi")
+    conversation = store.conversations.find("wecom_app", "lisi", "lisi")
     assert conversation is not None
-    assert [m.direction for m in store.transcript(conversation.id)] == ["in", "out"]
+    assert [m.direction for m in store.conversations.transcript(conversation.id)] == ["in", "out"]
     assert len(qyapi.calls.app_texts()) == 1
 
 
@@ -339,11 +296,10 @@ def test_long_replies_go_in_pieces_and_a_retry_sends_only_the_rest(
 
 
 def test_question_handoff_and_staff_reply_through_a_real_server(
-    app: FastAPI, request: pytest.FixtureRequest, qyapi: QyapiServer
+    app: FastAPI, live_server: LiveServer, qyapi: QyapiServer
 ) -> None:
-    server: LiveServer = request.getfixturevalue("live_server")
     store = services_of(app).store
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=live_server.url, timeout=10) as http:
         assert deliver(http, APP_ROUTE, says("zhangsan", QUESTION, 5001)).text == ""
         calls = qyapi.wait_for(lambda c: len(c.app_texts()) == 1)
         [(to, answer)] = calls.app_texts()
@@ -351,23 +307,13 @@ def test_question_handoff_and_staff_reply_through_a_real_server(
 
         assert deliver(http, APP_ROUTE, says("zhangsan", "转人工", 5002)).text == ""
         calls = qyapi.wait_for(lambda c: len(c.app_texts()) == 2)
-        conversation = store.find_conversation("wecom_app", "zhangsan", "zhangsan")
+        conversation = store.conversations.find("wecom_app", "zhangsan", "zhangsan")
         assert conversation is not None and conversation.state == "waiting"
-        assert store.open_handoff_for(conversation.id) is not None
+        assert store.handoffs.active_for(conversation.id) is not None
         assert calls.app_texts()[1][0] == "zhangsan"  # the user is told a person will answer
 
         add_account(app, "staffer")
-        csrf = logged_in(http, "staffer")  # type: ignore[arg-type]
-        page = f"/console/conversations/{conversation.id}"
-        claim = http.post(f"{page}/claim", data={"csrf_token": csrf}, follow_redirects=False)
-        assert claim.status_code == 303
-        form_token = hidden(http.get(page).text, "form_token")
         staff_text = "您好，我是工作人员：企业标准应在企业标准信息公共服务平台自我声明公开。"
-        reply = http.post(
-            f"{page}/reply",
-            data={"csrf_token": csrf, "form_token": form_token, "text": staff_text},
-            follow_redirects=False,
-        )
-        assert reply.status_code == 303
+        staff_replies(http, conversation.id, staff_text)
         calls = qyapi.wait_for(lambda c: len(c.app_texts()) == 3)
     assert calls.app_texts()[2] == ("zhangsan", staff_text)

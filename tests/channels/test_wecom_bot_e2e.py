@@ -4,37 +4,27 @@ reaches the chat through the response_url, seen by the local stand-in for WeCom'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from channels.wecom_bot_support import AES_KEY, BOT_NAME, TOKEN, bot_settings, conversation_of, eventually
+from channels.wecom_bot_support import AES_KEY, BOT_NAME, TOKEN, bot_settings, conversation_of
 from fastapi import FastAPI
 from support.recording_server import RecordingServer
+from support.waiting import eventually
+from support.web_app import LiveServer, services_of
 from support.wecom_platform import RESPONSE_PATH, WecomBotPlatform
-from web.conftest import LiveServer, holder, kb_dir, live_server, services_of
-from web.console_support import add_account, logged_in
+from web.console_support import add_account, staff_replies
 
-from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import DeliveryRecord
-from bot.web.app import create_app
-
-__all__ = ["holder", "kb_dir", "live_server"]
+from config.settings import Settings
 
 GROUP = "wrkSFfCgAAe2e"
 
 
 @pytest.fixture
-def response_url() -> Iterator[RecordingServer]:
-    with RecordingServer({"errcode": 0, "errmsg": "ok"}) as server:
-        yield server
-
-
-@pytest.fixture
-def app(kb_dir: Path, holder: KnowledgeBaseHolder, tmp_path: Path, response_url: RecordingServer) -> FastAPI:
-    settings = bot_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", response_url.base_url)
-    return create_app(settings, holder=holder)
+def settings(kb_dir: Path, tmp_path: Path, response_url: RecordingServer) -> Settings:
+    return bot_settings(kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", response_url.base_url)
 
 
 def test_group_question_handoff_and_staff_reply_through_the_real_server(
@@ -62,26 +52,16 @@ def test_group_question_handoff_and_staff_reply_through_the_real_server(
 
     add_account(live_server.app, "alice")
     with httpx.Client(base_url=live_server.url, timeout=30) as console:
-        token = logged_in(console, "alice")  # type: ignore[arg-type]
         staff_text = "您好，我是工作人员。企业标准应在企业标准信息公共服务平台上自我声明公开。"
-        for action, data in (
-            ("claim", {}),
-            ("reply", {"text": staff_text, "form_token": "wecom-e2e-token-1"}),
-        ):
-            response = console.post(
-                f"/console/conversations/{conversation.id}/{action}",
-                data={"csrf_token": token, **data},
-                follow_redirects=False,
-            )
-            assert response.status_code == 303, (action, response.text)
+        staff_replies(console, conversation.id, staff_text, "alice")
     (posted,) = response_url.wait_for(1, timeout_s=15)
     assert posted.path == f"{RESPONSE_PATH}?response_code=H1"  # the chat's latest URL
     assert posted.body == {"msgtype": "markdown", "markdown": {"content": staff_text}}
-    staff = next(m for m in store.transcript(conversation.id) if m.author.startswith("staff:"))
+    staff = next(m for m in store.conversations.transcript(conversation.id) if m.author.startswith("staff:"))
     delivered = eventually(lambda: _sent(live_server.app, staff.id))
     assert delivered.platform_message_id == handoff["msgid"]
 
 
 def _sent(app: FastAPI, message_id: int) -> DeliveryRecord | None:
-    delivery = services_of(app).store.enqueue_delivery(message_id, "wecom_bot", GROUP, "-", "staff")
+    delivery = services_of(app).store.deliveries.enqueue(message_id, "wecom_bot", GROUP, "-", "staff")
     return delivery if delivery.state == "sent" else None

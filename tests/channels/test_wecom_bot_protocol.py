@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from channels.wecom_bot_support import AES_KEY, BOT_NAME, TOKEN, BotApp, bot_settings, running
 from support.recording_server import RecordingServer
-from support.wecom_platform import OFFICIAL, WecomCrypt
-from web.conftest import holder, kb_dir
+from support.wechat_crypto import OFFICIAL, PlatformCipher
 
 from bot.channels import wecom_bot
 from bot.channels.base import PlatformContext
@@ -35,29 +34,15 @@ from bot.service.kb_holder import KnowledgeBaseHolder
 from config.errors import EdgeRejected, SettingsError
 from config.settings import Settings
 
-__all__ = ["holder", "kb_dir"]
-
-
-# --- the cipher ------------------------------------------------------------------------------------
-
-
-def test_the_platform_double_reproduces_the_official_test_vector() -> None:
-    crypt = WecomCrypt(OFFICIAL.token, OFFICIAL.aes_key, OFFICIAL.receive_id)
-    assert crypt.signature(OFFICIAL.timestamp, OFFICIAL.nonce, OFFICIAL.echostr) == OFFICIAL.msg_signature
-    message, receive_id = crypt.decrypt(OFFICIAL.echostr)
-    assert (message.decode(), receive_id.decode()) == (OFFICIAL.echo_plain, OFFICIAL.receive_id)
-    # encrypting with the vector's own random prefix gives back the vector's ciphertext, byte for byte
-    decryptor_prefix = _random_prefix(crypt, OFFICIAL.echostr)
-    assert crypt.encrypt(message, decryptor_prefix) == OFFICIAL.echostr
+# --- the cipher (the double is proven on the official sample in test_wechat_mp_crypto.py) ------------
 
 
 def test_the_apps_cipher_agrees_with_the_vector_and_the_double() -> None:
     cipher = WecomCipher(OFFICIAL.token, OFFICIAL.aes_key, OFFICIAL.receive_id)
     cipher.check(OFFICIAL.msg_signature, OFFICIAL.timestamp, OFFICIAL.nonce, OFFICIAL.echostr)
     assert cipher.decrypt(OFFICIAL.echostr).decode() == OFFICIAL.echo_plain
-    prefix = _random_prefix(
-        WecomCrypt(OFFICIAL.token, OFFICIAL.aes_key, OFFICIAL.receive_id), OFFICIAL.echostr
-    )
+    double = PlatformCipher(OFFICIAL.token, OFFICIAL.aes_key, OFFICIAL.receive_id)
+    prefix = double.random_prefix(OFFICIAL.echostr)
     assert cipher.encrypt(OFFICIAL.echo_plain.encode(), prefix) == OFFICIAL.echostr
     with pytest.raises(EdgeRejected) as refused:
         cipher.check(OFFICIAL.msg_signature[:-1] + "0", OFFICIAL.timestamp, OFFICIAL.nonce, OFFICIAL.echostr)
@@ -65,32 +50,25 @@ def test_the_apps_cipher_agrees_with_the_vector_and_the_double() -> None:
 
 
 def test_messages_cross_between_the_platform_and_the_app_with_an_empty_receive_id() -> None:
-    platform, app = WecomCrypt(TOKEN, AES_KEY), WecomCipher(TOKEN, AES_KEY)
+    platform, app = PlatformCipher(TOKEN, AES_KEY), WecomCipher(TOKEN, AES_KEY)
     for size in (0, 1, 15, 16, 27, 28, 31, 32, 33, 1000):  # every padding length, a whole block of padding
-        text = ("标" * size).encode()
-        assert app.decrypt(platform.encrypt(text)) == text
-        assert platform.decrypt(app.encrypt(text)) == (text, b"")
+        text = "标" * size
+        assert app.decrypt(platform.encrypt(text)) == text.encode()
+        assert platform.decrypt(app.encrypt(text.encode())) == (text, "")
     envelope = app.envelope(b'{"msgtype":"stream"}', "n0nce", timestamp=1700000000)
-    assert envelope["msgsignature"] == platform.signature("1700000000", "n0nce", envelope["encrypt"])
+    assert envelope["msgsignature"] == platform.sign("1700000000", "n0nce", envelope["encrypt"])
 
 
 def test_ciphertexts_that_are_not_ours_are_refused_with_400() -> None:
     app = WecomCipher(TOKEN, AES_KEY)
-    other_receiver = WecomCrypt(TOKEN, AES_KEY, "wx5823bf96d3bd56c7").encrypt(b"{}")
-    other_key = WecomCrypt(TOKEN, base64.b64encode(b"x" * 32).decode().rstrip("=")).encrypt(b"{}")
+    other_receiver = PlatformCipher(TOKEN, AES_KEY, "wx5823bf96d3bd56c7").encrypt("{}")
+    other_key = PlatformCipher(TOKEN, base64.b64encode(b"x" * 32).decode().rstrip("=")).encrypt("{}")
     for ciphertext in (other_receiver, other_key, "not base64!", base64.b64encode(b"short").decode(), ""):
         with pytest.raises(EdgeRejected) as refused:
             app.decrypt(ciphertext)
         assert refused.value.status == 400, ciphertext
     with pytest.raises(SettingsError):
         WecomCipher(TOKEN, "too-short")
-
-
-def _random_prefix(crypt: WecomCrypt, ciphertext: str) -> bytes:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    decryptor = Cipher(algorithms.AES(crypt.key), modes.CBC(crypt.key[:16])).decryptor()
-    return (decryptor.update(base64.b64decode(ciphertext)) + decryptor.finalize())[:16]
 
 
 # --- callbacks and mentions ------------------------------------------------------------------------
@@ -208,13 +186,13 @@ def test_the_channel_is_off_without_a_token_and_needs_its_key(tmp_path: Path) ->
 
 
 @pytest.fixture
-def bot(kb_dir: Path, holder: KnowledgeBaseHolder, tmp_path: Path) -> Iterator[BotApp]:
-    with RecordingServer({"errcode": 0, "errmsg": "ok"}) as server:
-        settings = bot_settings(
-            kb_dir, f"sqlite:///{tmp_path / 'stdbot.db'}", server.base_url, edge={"max_body_bytes": 4096}
-        )
-        with running(settings, holder) as app:
-            yield app
+def bot(
+    kb_dir: Path, holder: KnowledgeBaseHolder, tmp_path: Path, response_url: RecordingServer
+) -> Iterator[BotApp]:
+    database = f"sqlite:///{tmp_path / 'stdbot.db'}"
+    settings = bot_settings(kb_dir, database, response_url.base_url, edge={"max_body_bytes": 4096})
+    with running(settings, holder) as app:
+        yield app
 
 
 def test_url_verification_returns_the_decrypted_echostr(bot: BotApp) -> None:
@@ -235,19 +213,19 @@ def test_signed_stale_replayed_and_malformed_callbacks_are_refused(bot: BotApp) 
     assert bot.wecom.post(message, body=b'{"encrypted": "x"}').status_code == 400
     assert bot.wecom.post(message, body=b"x" * 5000).status_code == 413
     # a signed ciphertext whose plaintext is not JSON
-    encrypted = bot.wecom.crypt.encrypt(b"<xml>not json</xml>")
+    encrypted = bot.wecom.cipher.encrypt("<xml>not json</xml>")
     timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
     params = {
-        "msg_signature": bot.wecom.crypt.signature(timestamp, nonce, encrypted),
+        "msg_signature": bot.wecom.cipher.sign(timestamp, nonce, encrypted),
         "timestamp": timestamp,
         "nonce": nonce,
     }
     assert bot.client.post("/wecom/bot", params=params, json={"encrypt": encrypted}).status_code == 400
     # the same signed (timestamp, nonce) with another body: a replay onto forged content
-    other = bot.wecom.crypt.encrypt(b'{"msgtype":"event"}')
-    replay = {**params, "msg_signature": bot.wecom.crypt.signature(timestamp, nonce, other)}
+    other = bot.wecom.cipher.encrypt('{"msgtype":"event"}')
+    replay = {**params, "msg_signature": bot.wecom.cipher.sign(timestamp, nonce, other)}
     assert bot.client.post("/wecom/bot", params=replay, json={"encrypt": other}).status_code == 403
-    assert bot.store.find_conversation("wecom_bot", "zhangsan", "zhangsan") is None
+    assert bot.store.conversations.find("wecom_bot", "zhangsan", "zhangsan") is None
 
 
 def test_events_images_and_empty_questions_get_their_own_replies(bot: BotApp) -> None:
@@ -258,4 +236,4 @@ def test_events_images_and_empty_questions_get_their_own_replies(bot: BotApp) ->
     assert image is not None and image["stream"]["finish"] and "文字" in image["stream"]["content"]
     empty = bot.wecom.send(bot.wecom.text(f"@{BOT_NAME} ", chat="wrGroup1"))
     assert empty is not None and empty["stream"]["finish"] and "例如" in empty["stream"]["content"]
-    assert bot.store.find_conversation("wecom_bot", "wrGroup1", "zhangsan") is None
+    assert bot.store.conversations.find("wecom_bot", "wrGroup1", "zhangsan") is None

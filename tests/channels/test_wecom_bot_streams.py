@@ -17,15 +17,14 @@ from channels.wecom_bot_support import (
     BotApp,
     bot_settings,
     conversation_of,
-    eventually,
     running,
     transcript,
 )
 from support.openai_server import FakeOpenAIServer
 from support.openai_server import Reply as LLMReply
 from support.recording_server import RecordingServer
+from support.waiting import eventually
 from support.wecom_platform import RESPONSE_PATH
-from web.conftest import holder, kb_dir
 
 import prompts
 from bot.channels.wecom_bot.answers import LATE_ANSWER
@@ -36,8 +35,6 @@ from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.service.locks import ConversationLocks
 from bot.store import Store
 from config.settings import Settings
-
-__all__ = ["holder", "kb_dir"]
 
 LLM_QUESTION = "我们是帮别人贴牌代工的，产品标准谁来公开"
 LLM_ANSWER = "贴牌代工的产品，由委托方对其执行的标准进行自我声明公开[1]。"
@@ -63,13 +60,6 @@ def llm_holder(kb_dir: Path, holder: KnowledgeBaseHolder, llm: FakeOpenAIServer)
     found = KnowledgeBaseHolder(settings, embeddings=holder.embeddings)
     assert found.check() == 1
     return found
-
-
-@pytest.fixture
-def response_url() -> Iterator[RecordingServer]:
-    """The platform's response_url endpoint (the bot's api_base_url points here)."""
-    with RecordingServer({"errcode": 0, "errmsg": "ok"}) as server:
-        yield server
 
 
 @pytest.fixture
@@ -115,7 +105,9 @@ def test_single_chat_is_answered_without_a_mention(bot: BotApp) -> None:
     assert "公开" in replies[-1]["stream"]["content"]
     conversation = conversation_of(bot.store, "wangwu", "wangwu")
     assert conversation is not None and conversation.chat_type == "private"
-    assert [m.text for m in bot.store.transcript(conversation.id) if m.direction == "in"] == [FAQ_QUESTION]
+    assert [m.text for m in bot.store.conversations.transcript(conversation.id) if m.direction == "in"] == [
+        FAQ_QUESTION
+    ]
 
 
 def test_slow_answer_shows_a_placeholder_and_finishes_over_several_refreshes(
@@ -128,7 +120,7 @@ def test_slow_answer_shows_a_placeholder_and_finishes_over_several_refreshes(
     assert len(replies) >= 3 and all(r["stream"]["content"] == placeholder for r in replies[:-1])
     assert "委托方" in replies[-1]["stream"]["content"] and "依据" in replies[-1]["stream"]["content"]
     answer = transcript(bot.store, GROUP, "zhangsan")[-1]
-    delivery = bot.store.enqueue_delivery(answer.id, "wecom_bot", GROUP, answer.text, "bot")
+    delivery = bot.store.deliveries.enqueue(answer.id, "wecom_bot", GROUP, answer.text, "bot")
     assert delivery.state == "sent"  # the stream carried it: the outbox will not send it again
     # a refresh repeated after the finish gets the same final content
     again = bot.wecom.send(bot.wecom.refresh_of(bot.wecom.text("", chat=GROUP), replies[0]["stream"]["id"]))
@@ -203,7 +195,7 @@ def test_a_stream_that_outlives_its_window_apologises_and_goes_to_staff(
         conversation = eventually(lambda: _waiting(bot.store))
         late = eventually(lambda: _late_answer(bot.store, conversation.id))
         assert late.state == "failed" and late.last_error == LATE_ANSWER and "委托方" in late.text
-        handoff = bot.store.open_handoff_for(conversation.id)
+        handoff = bot.store.handoffs.active_for(conversation.id)
         assert handoff is not None and handoff.state == "open"
     assert response_url.requests == []  # the URL stays free for the staff's reply
 
@@ -214,10 +206,10 @@ def _waiting(store: Store) -> Any:
 
 
 def _late_answer(store: Store, conversation_id: int) -> Any:
-    answers = [m for m in store.transcript(conversation_id) if m.author == "bot"]
+    answers = [m for m in store.conversations.transcript(conversation_id) if m.author == "bot"]
     if not answers:
         return None
-    delivery = store.enqueue_delivery(answers[0].id, "wecom_bot", GROUP, answers[0].text, "bot")
+    delivery = store.deliveries.enqueue(answers[0].id, "wecom_bot", GROUP, answers[0].text, "bot")
     return delivery if delivery.state == "failed" else None
 
 
@@ -235,8 +227,8 @@ class Sender:
     def staff_reply(self, text: str, user: str = "zhangsan") -> Reply:
         """A staff reply stored in the group conversation of `user`, as the console stores it."""
         question = IncomingMessage("wecom_bot", GROUP, user, f"q-{user}-{text}", "问题", chat_type="group")
-        conversation = self.store.record_inbound(question).conversation
-        stored = self.store.record_outbound(conversation.id, text, author="staff:alice")
+        conversation = self.store.conversations.record_inbound(question).conversation
+        stored = self.store.conversations.record_outbound(conversation.id, text, author="staff:alice")
         return Reply("wecom_bot", GROUP, text, "staff", message_id=stored.id)
 
 

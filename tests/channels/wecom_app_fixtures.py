@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from support.wecom_app_platform import QyapiServer, WecomSealer
-from web.conftest import ALWAYS_OPEN, SECRET
+from support.web_app import app_settings
+from support.wecom_app_platform import QyapiServer, WecomSealer, kf_event_xml, text_message
 
 from config.settings import Settings
 
@@ -35,30 +35,30 @@ def qyapi_server() -> QyapiServer:
 
 def channel_settings(kb_dir: Path, database_url: str, api_base_url: str, **sections: Any) -> Settings:
     """The sample knowledge base, its own database, staff round the clock, both WeCom channels on."""
-    return Settings(
-        data_dir=kb_dir,
-        database={"url": database_url},
-        web={"secret_key": SECRET},
-        handoff=ALWAYS_OPEN,
+    api = {"app_id": CORP_ID, "api_base_url": api_base_url, "timeout_s": 5}
+    return app_settings(
+        kb_dir,
+        database_url,
         wecom_app={
+            **api,
             "token": APP_TOKEN,
-            "app_id": CORP_ID,
             "app_secret": APP_SECRET,
             "aes_key": APP_AES_KEY,
             "agent_id": AGENT_ID,
-            "api_base_url": api_base_url,
-            "timeout_s": 5,
         },
-        wechat_kf={
-            "token": KF_TOKEN,
-            "app_id": CORP_ID,
-            "app_secret": KF_SECRET,
-            "aes_key": KF_AES_KEY,
-            "api_base_url": api_base_url,
-            "timeout_s": 5,
-        },
+        wechat_kf={**api, "token": KF_TOKEN, "app_secret": KF_SECRET, "aes_key": KF_AES_KEY},
         **sections,
     )
+
+
+def says(user: str, text: str, msg_id: int, **seal: str) -> tuple[dict[str, str], bytes]:
+    """The app's callback when member `user` writes `text`, sealed as WeCom does."""
+    return APP.seal(text_message(CORP_ID, user, text, msg_id, AGENT_ID), **seal)
+
+
+def pull(token: str, open_kfid: str = OPEN_KFID) -> tuple[dict[str, str], bytes]:
+    """The 微信客服 callback WeCom sends when there is something to pull."""
+    return KF.seal(kf_event_xml(CORP_ID, token, open_kfid))
 
 
 def deliver(client: Any, route: str, sealed: tuple[dict[str, str], bytes]) -> httpx.Response:

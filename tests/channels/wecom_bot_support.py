@@ -1,27 +1,24 @@
 """Shared pieces of the WeCom 智能机器人 tests: settings with the channel on, the app under its lifespan
-with the platform double in front of it, and waiting for the store to show something."""
+with the platform double in front of it, and what the store shows of a chat."""
 
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from support.web_app import app_settings, services_of
 from support.wecom_platform import WecomBotPlatform
-from web.conftest import ALWAYS_OPEN, SECRET, services_of
 
 from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.store import ConversationRecord, MessageRecord, Store
 from bot.web.app import create_app
 from config.settings import Settings
-
-T = TypeVar("T")
 
 TOKEN = "stdbot-wecom-bot-token"
 AES_KEY = base64.b64encode(bytes(range(7, 39))).decode().rstrip("=")
@@ -31,19 +28,8 @@ OTHER_USER = "李四"
 
 def bot_settings(data_dir: Path, database_url: str, api_base_url: str, **wecom: Any) -> Settings:
     """Settings with the 智能机器人 on, its API (response_url) at `api_base_url`, staff always in."""
-    return Settings(
-        data_dir=data_dir,
-        database={"url": database_url},
-        web={"secret_key": SECRET},
-        handoff=ALWAYS_OPEN,
-        wecom_bot={
-            "token": TOKEN,
-            "aes_key": AES_KEY,
-            "api_base_url": api_base_url,
-            "bot_names": [BOT_NAME],
-            **wecom,
-        },
-    )
+    bot = {"token": TOKEN, "aes_key": AES_KEY, "api_base_url": api_base_url, "bot_names": [BOT_NAME]}
+    return app_settings(data_dir, database_url, wecom_bot={**bot, **wecom})
 
 
 @dataclass
@@ -67,21 +53,10 @@ def running(settings: Settings, holder: KnowledgeBaseHolder) -> Iterator[BotApp]
         yield BotApp(app, client, WecomBotPlatform(client, TOKEN, AES_KEY))
 
 
-def eventually(probe: Callable[[], T | None], timeout_s: float = 30.0) -> T:
-    """The first truthy value `probe` returns, polling the store (no timing is asserted)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
 def conversation_of(store: Store, chat: str, user: str) -> ConversationRecord | None:
-    return store.find_conversation("wecom_bot", chat, user)
+    return store.conversations.find("wecom_bot", chat, user)
 
 
 def transcript(store: Store, chat: str, user: str) -> list[MessageRecord]:
     found = conversation_of(store, chat, user)
-    return store.transcript(found.id) if found is not None else []
+    return store.conversations.transcript(found.id) if found is not None else []

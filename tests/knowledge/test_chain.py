@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.openai_server import FakeOpenAIServer
@@ -285,37 +286,26 @@ def test_llm_is_not_asked_when_an_faq_matches(
     assert openai_server.requests == []
 
 
-def test_llm_timeout_falls_back_to_extractive(
-    sample_kb: tuple[KnowledgeBase, Path], openai_server: FakeOpenAIServer
+@pytest.mark.parametrize(
+    ("reply", "timeout_s", "reason"),
+    [
+        pytest.param({"content": "太慢 [1]", "delay_s": 3}, 0.3, "llm_failed:", id="timeout"),
+        pytest.param({"status": 500}, 2.0, "llm_failed:", id="status"),
+        pytest.param({"malformed": True}, 2.0, "llm_failed:", id="malformed"),
+        pytest.param({"content": "由委托方负责公开。"}, 2.0, "llm_uncited", id="uncited"),
+    ],
+)
+def test_an_llm_that_fails_or_cites_nothing_gives_way_to_the_extractive_answer(
+    sample_kb: tuple[KnowledgeBase, Path],
+    openai_server: FakeOpenAIServer,
+    reply: dict[str, Any],
+    timeout_s: float,
+    reason: str,
 ) -> None:
-    openai_server.reply("太慢 [1]", delay_s=3)
-    answer = llm_answerer(sample_kb, openai_server, timeout_s=0.3).ask(OPEN_QUESTION)
-    assert answer.mode == "extractive"
-    assert any(r.startswith("llm_failed:") for r in answer.reasons)
-    assert answer.citations
-
-
-@pytest.mark.parametrize("kind", ["status", "malformed"])
-def test_llm_errors_fall_back_to_extractive(
-    sample_kb: tuple[KnowledgeBase, Path], openai_server: FakeOpenAIServer, kind: str
-) -> None:
-    if kind == "status":
-        openai_server.reply(status=500)
-    else:
-        openai_server.reply(malformed=True)
-    answer = llm_answerer(sample_kb, openai_server).ask(OPEN_QUESTION)
-    assert answer.mode == "extractive"
-    assert any(r.startswith("llm_failed:") for r in answer.reasons)
-    assert "委托方" in answer.text
-
-
-def test_llm_without_citations_falls_back(
-    sample_kb: tuple[KnowledgeBase, Path], openai_server: FakeOpenAIServer
-) -> None:
-    openai_server.reply("由委托方负责公开。")
-    answer = llm_answerer(sample_kb, openai_server).ask(OPEN_QUESTION)
-    assert answer.mode == "extractive"
-    assert "llm_uncited" in answer.reasons
+    openai_server.reply(**reply)
+    answer = llm_answerer(sample_kb, openai_server, timeout_s=timeout_s).ask(OPEN_QUESTION)
+    assert answer.mode == "extractive" and answer.citations and "委托方" in answer.text
+    assert any(r.startswith(reason) for r in answer.reasons)
 
 
 def test_llm_saying_the_kb_lacks_it_escalates(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.hits import hit
 
 import prompts
 from knowledge.extractive import (
@@ -15,7 +16,6 @@ from knowledge.extractive import (
     split_sentences,
     trim_passage,
 )
-from knowledge.types import Chunk, Hit
 
 # Invented wording in the shape of an article.
 ARTICLE_27 = (
@@ -24,27 +24,6 @@ ARTICLE_27 = (
     "示例平台欢迎企业在线公开，也接受社会各方对公开内容的查询和意见。"
     "企业的产品须达到其公开标准里的技术要求，出厂检验记录应当保存备查。"
 )
-
-
-def hit(
-    text: str,
-    source: str = "中华人民共和国标准化法",
-    kind: str = "law",
-    clauses: tuple[str, ...] = ("第二十七条",),
-    score: float = 0.03,
-    chapter: str | None = None,
-    question: str | None = None,
-) -> Hit:
-    chunk = Chunk(
-        id=f"{source}:{clauses}:{text[:8]}",
-        text=text,
-        source=source,
-        kind=kind,
-        clauses=clauses,
-        chapter=chapter,
-        question=question,
-    )
-    return Hit(chunk, score)
 
 
 def test_sentences_keep_their_punctuation_and_join_back() -> None:

@@ -9,6 +9,12 @@ from knowledge.intent import IntentKeywords, classify_intent, contains_keyword, 
 KEYWORDS = IntentKeywords.load()
 
 
+def handled(message: str) -> tuple[str, bool, bool]:
+    """How a message is handled: (its intent, handed to staff, answered from the knowledge base)."""
+    intent = classify_intent(message, KEYWORDS)
+    return intent.kind, intent.escalate, intent.answerable
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -26,10 +32,7 @@ KEYWORDS = IntentKeywords.load()
     ],
 )
 def test_asking_for_a_person_is_human(message: str) -> None:
-    intent = classify_intent(message, KEYWORDS)
-    assert intent.kind == "human"
-    assert intent.escalate
-    assert not intent.answerable
+    assert handled(message) == ("human", True, False)
 
 
 @pytest.mark.parametrize(
@@ -43,10 +46,8 @@ def test_asking_for_a_person_is_human(message: str) -> None:
     ],
 )
 def test_topics_staff_must_handle_escalate_but_stay_answerable(message: str, keyword: str) -> None:
-    intent = classify_intent(message, KEYWORDS)
-    assert (intent.kind, intent.keyword) == ("staff_topic", keyword)
-    assert intent.escalate
-    assert intent.answerable
+    assert handled(message) == ("staff_topic", True, True)
+    assert classify_intent(message, KEYWORDS).keyword == keyword
 
 
 @pytest.mark.parametrize(
@@ -58,13 +59,15 @@ def test_topics_staff_must_handle_escalate_but_stay_answerable(message: str, key
         "帮我写一首关于春天的诗",
         "讲个笑话",
         "What's the weather like?",
+        "帮我买张去北京的火车票",
+        "个税怎么报",
+        "这期双色球开什么",
+        "陪我聊聊天",
+        "Tell me a joke",
     ],
 )
 def test_unrelated_topics_are_out_of_scope(message: str) -> None:
-    intent = classify_intent(message, KEYWORDS)
-    assert intent.kind == "out_of_scope"
-    assert not intent.escalate
-    assert not intent.answerable
+    assert handled(message) == ("out_of_scope", False, False)
 
 
 @pytest.mark.parametrize(
@@ -82,10 +85,7 @@ def test_unrelated_topics_are_out_of_scope(message: str) -> None:
     ],
 )
 def test_ordinary_questions_are_questions(message: str) -> None:
-    intent = classify_intent(message, KEYWORDS)
-    assert intent.kind == "question", intent
-    assert not intent.escalate
-    assert intent.answerable
+    assert handled(message) == ("question", False, True)
 
 
 @pytest.mark.parametrize(
@@ -99,10 +99,7 @@ def test_ordinary_questions_are_questions(message: str) -> None:
     ],
 )
 def test_greetings_and_thanks_are_not_escalated(message: str, kind: str) -> None:
-    intent = classify_intent(message, KEYWORDS)
-    assert intent.kind == kind
-    assert not intent.escalate
-    assert not intent.answerable
+    assert handled(message) == (kind, False, False)
 
 
 def test_english_keywords_match_whole_words_only() -> None:
@@ -137,10 +134,8 @@ def test_every_intent_list_is_loaded_from_the_prompt_file() -> None:
     ],
 )
 def test_questions_about_the_service_are_answered_not_handed_over(message: str, keyword: str) -> None:
-    intent = classify_intent(message, KEYWORDS)
-    assert (intent.kind, intent.keyword) == ("service", keyword)
-    assert not intent.escalate
-    assert not intent.answerable
+    assert handled(message) == ("service", False, False)
+    assert classify_intent(message, KEYWORDS).keyword == keyword
 
 
 @pytest.mark.parametrize(
@@ -152,10 +147,7 @@ def test_asking_for_a_person_wins_over_a_service_question_in_the_same_message(me
 
 @pytest.mark.parametrize("message", ["你是傻子吗", "垃圾机器人", "什么垃圾东西，答非所问", "you are stupid"])
 def test_insults_get_a_calm_reply_without_handoff(message: str) -> None:
-    intent = classify_intent(message, KEYWORDS)
-    assert intent.kind == "insult"
-    assert not intent.escalate
-    assert not intent.answerable
+    assert handled(message) == ("insult", False, False)
 
 
 @pytest.mark.parametrize(
@@ -183,10 +175,7 @@ def test_words_that_look_rude_inside_a_domain_question_stay_a_question(message: 
     ],
 )
 def test_key_mash_and_bare_symbols_are_unclear(message: str) -> None:
-    intent = classify_intent(message, KEYWORDS)
-    assert intent.kind == "unclear"
-    assert not intent.escalate
-    assert not intent.answerable
+    assert handled(message) == ("unclear", False, False)
 
 
 @pytest.mark.parametrize(
@@ -195,10 +184,3 @@ def test_key_mash_and_bare_symbols_are_unclear(message: str) -> None:
 )
 def test_short_real_questions_are_not_mash(message: str) -> None:
     assert classify_intent(message, KEYWORDS).kind == "question"
-
-
-@pytest.mark.parametrize(
-    "message", ["帮我买张去北京的火车票", "个税怎么报", "这期双色球开什么", "陪我聊聊天", "Tell me a joke"]
-)
-def test_more_unrelated_topics_are_out_of_scope(message: str) -> None:
-    assert classify_intent(message, KEYWORDS).kind == "out_of_scope"

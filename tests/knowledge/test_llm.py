@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from support.hits import hit
 from support.openai_server import FakeOpenAIServer, Reply
 
 from config.errors import LLMError
@@ -19,39 +20,19 @@ from knowledge.llm import (
     says_unknown,
 )
 from knowledge.llm_guard import planted_instructions
-from knowledge.types import Chunk, Hit
+from knowledge.types import Hit
 
 HITS = [
-    Hit(
-        Chunk(
-            id="a27",
-            text="第二十七条 本示例要求企业标准做自我声明公开，并接受监督。",
-            source="中华人民共和国标准化法",
-            kind="law",
-            clauses=("第二十七条",),
-        ),
-        0.05,
-    ),
-    Hit(
-        Chunk(
-            id="r14",
-            text="第十四条 企业应当公开其执行的标准的编号和名称。",
-            source="企业标准化促进办法",
-            kind="rule",
-            clauses=("第十四条",),
-        ),
+    hit("第二十七条 本示例要求企业标准做自我声明公开，并接受监督。", score=0.05, id="a27"),
+    hit(
+        "第十四条 企业应当公开其执行的标准的编号和名称。",
+        "企业标准化促进办法",
+        "rule",
+        ("第十四条",),
         0.04,
+        id="r14",
     ),
-    Hit(
-        Chunk(
-            id="m9",
-            text="第九条 计量器具应当定期检定。",
-            source="中华人民共和国计量法",
-            kind="law",
-            clauses=("第九条",),
-        ),
-        0.01,
-    ),
+    hit("第九条 计量器具应当定期检定。", "中华人民共和国计量法", "law", ("第九条",), 0.01, id="m9"),
 ]
 
 
@@ -251,17 +232,8 @@ def test_the_direct_answer_of_a_long_reply_stands_first_and_a_source_list_is_dro
 
 
 def test_the_source_list_names_an_faq_by_its_question_and_basis() -> None:
-    faq = Hit(
-        Chunk(
-            id="f1",
-            text="问：企业标准要公开吗？\n答：要公开。\n依据：《中华人民共和国标准化法》第二十七条",
-            source="常见问题",
-            kind="faq",
-            question="企业标准要公开吗？",
-            clauses=("第二十七条",),
-        ),
-        0.2,
-    )
+    faq_text = "问：企业标准要公开吗？\n答：要公开。\n依据：《中华人民共和国标准化法》第二十七条"
+    faq = hit(faq_text, "常见问题", "faq", score=0.2, id="f1", question="企业标准要公开吗？")
     reply = interpret_reply("要公开[1]，这是标准化法的规定[2]。", [faq, HITS[0]])
     assert reply.sources == (
         "[1] 常见问题“企业标准要公开吗？”（《中华人民共和国标准化法》第二十七条）\n"

@@ -9,18 +9,22 @@ OFFERED = ("企业可以自己制定企业标准吗？", "制定企业标准一�
 
 
 def test_offered_questions_are_kept_with_the_reply_in_order(store: Store) -> None:
-    inbound = store.record_inbound(
+    inbound = store.conversations.record_inbound(
         IncomingMessage(channel="web", chat_id="c1", user_id="u1", message_id="m1", text="企业标准要备案吗")
     )
     conversation_id = inbound.conversation.id
-    offer = store.record_outbound(conversation_id, "您是不是想问：…", author="bot", suggestions=OFFERED)
-    answer = store.record_outbound(conversation_id, "可以。", author="bot", mode="faq")
+    offer = store.conversations.record_outbound(
+        conversation_id, "您是不是想问：…", author="bot", suggestions=OFFERED
+    )
+    answer = store.conversations.record_outbound(conversation_id, "可以。", author="bot", mode="faq")
     assert offer.suggestions == OFFERED and answer.suggestions == ()
 
-    plain = store.transcript(conversation_id)
+    plain = store.conversations.transcript(conversation_id)
     assert all(m.suggestions == () for m in plain)  # the transcript alone does not read them
-    filled = store.with_suggestions(plain)
+    filled = store.conversations.with_suggestions(plain)
     assert [m.suggestions for m in filled] == [(), OFFERED, ()]
-    after = store.with_suggestions(store.messages_after(conversation_id, inbound.message.id))
+    after = store.conversations.with_suggestions(
+        store.conversations.messages_after(conversation_id, inbound.message.id)
+    )
     assert [m.suggestions for m in after] == [OFFERED, ()]
-    assert store.with_suggestions([]) == []
+    assert store.conversations.with_suggestions([]) == []

@@ -44,7 +44,9 @@ def citation(clause: str = "第二十七条") -> Citation:
 
 def test_record_inbound_creates_the_conversation_and_the_message(store: Store) -> None:
     sent = datetime(2025, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
-    result = store.record_inbound(incoming(user_name="张经理", chat_type="private", received_at=sent))
+    result = store.conversations.record_inbound(
+        incoming(user_name="张经理", chat_type="private", received_at=sent)
+    )
 
     assert not result.duplicate
     conversation, message = result.conversation, result.message
@@ -55,27 +57,35 @@ def test_record_inbound_creates_the_conversation_and_the_message(store: Store) -
     assert message.text == "企业标准要公开吗？" and message.channel_message_id == "m1"
     assert message.conversation_id == conversation.id
     assert message.created_at == sent and message.created_at.tzinfo == UTC
-    assert store.conversation(conversation.id) == conversation
-    assert store.find_conversation("web", "chat-1", "u1") == conversation
-    assert store.find_conversation("web", "chat-1", "nobody") is None
+    assert store.conversations.get(conversation.id) == conversation
+    assert store.conversations.find("web", "chat-1", "u1") == conversation
+    assert store.conversations.find("web", "chat-1", "nobody") is None
 
 
 def test_a_repeated_platform_message_id_is_recorded_once(store: Store) -> None:
-    first = store.record_inbound(incoming("m1"))
-    again = store.record_inbound(incoming("m1", text="平台重发 / redelivered"))
+    first = store.conversations.record_inbound(incoming("m1"))
+    again = store.conversations.record_inbound(incoming("m1", text="平台重发 / redelivered"))
 
     assert again.duplicate and again.message == first.message
     assert again.conversation.id == first.conversation.id
-    assert [m.text for m in store.transcript(first.conversation.id)] == ["企业标准要公开吗？"]
-    assert not store.record_inbound(incoming("m1", channel="telegram")).duplicate  # unique per channel
-    blank = [store.record_inbound(incoming("", text=f"无编号 {n}")) for n in range(2)]
+    assert [m.text for m in store.conversations.transcript(first.conversation.id)] == ["企业标准要公开吗？"]
+    assert not store.conversations.record_inbound(
+        incoming("m1", channel="telegram")
+    ).duplicate  # unique per channel
+    blank = [store.conversations.record_inbound(incoming("", text=f"无编号 {n}")) for n in range(2)]
     assert not any(r.duplicate for r in blank) and blank[0].message.id != blank[1].message.id
 
 
 def test_each_person_in_a_group_chat_has_their_own_conversation(store: Store) -> None:
-    alice = store.record_inbound(incoming("m1", chat_id="group-9", user_id="alice", chat_type="group"))
-    bob = store.record_inbound(incoming("m2", chat_id="group-9", user_id="bob", chat_type="group"))
-    alice_again = store.record_inbound(incoming("m3", chat_id="group-9", user_id="alice", user_name="Alice"))
+    alice = store.conversations.record_inbound(
+        incoming("m1", chat_id="group-9", user_id="alice", chat_type="group")
+    )
+    bob = store.conversations.record_inbound(
+        incoming("m2", chat_id="group-9", user_id="bob", chat_type="group")
+    )
+    alice_again = store.conversations.record_inbound(
+        incoming("m3", chat_id="group-9", user_id="alice", user_name="Alice")
+    )
 
     assert alice.conversation.id != bob.conversation.id
     assert alice_again.conversation.id == alice.conversation.id
@@ -84,8 +94,8 @@ def test_each_person_in_a_group_chat_has_their_own_conversation(store: Store) ->
 
 
 def test_outbound_messages_keep_mode_confidence_citations_and_latency(store: Store) -> None:
-    conversation = store.record_inbound(incoming()).conversation
-    answer = store.record_outbound(
+    conversation = store.conversations.record_inbound(incoming()).conversation
+    answer = store.conversations.record_outbound(
         conversation.id,
         "需要公开。",
         author="bot",
@@ -94,10 +104,10 @@ def test_outbound_messages_keep_mode_confidence_citations_and_latency(store: Sto
         citations=[citation("第二十七条"), citation("第二条")],
         latency_ms=12.5,
     )
-    staff = store.record_outbound(conversation.id, "您好，我是客服。", author="staff:li")
-    notice = store.record_outbound(conversation.id, "已为您转人工", author="system")
+    staff = store.conversations.record_outbound(conversation.id, "您好，我是客服。", author="staff:li")
+    notice = store.conversations.record_outbound(conversation.id, "已为您转人工", author="system")
 
-    stored = store.transcript(conversation.id)
+    stored = store.conversations.transcript(conversation.id)
     assert [m.id for m in stored][1:] == [answer.id, staff.id, notice.id]
     bot = stored[1]
     assert (bot.direction, bot.author, bot.kind, bot.mode) == ("out", "bot", "bot", "extractive")
@@ -108,59 +118,60 @@ def test_outbound_messages_keep_mode_confidence_citations_and_latency(store: Sto
 
 
 def test_outbound_rejects_an_unknown_author_or_conversation(store: Store) -> None:
-    conversation = store.record_inbound(incoming()).conversation
+    conversation = store.conversations.record_inbound(incoming()).conversation
     for author in ("user", "staff:", "robot"):
         with pytest.raises(StoreError, match="author"):
-            store.record_outbound(conversation.id, "x", author=author)
+            store.conversations.record_outbound(conversation.id, "x", author=author)
     with pytest.raises(StoreError, match="conversation not found: 999"):
-        store.record_outbound(999, "x", author="bot")
-    assert len(store.transcript(conversation.id)) == 1
+        store.conversations.record_outbound(999, "x", author="bot")
+    assert len(store.conversations.transcript(conversation.id)) == 1
 
 
 def test_transcript_keeps_the_latest_messages_and_messages_after_follows_on(store: Store) -> None:
-    conversation = store.record_inbound(incoming("m0", text="q0")).conversation
-    ids = [store.record_inbound(incoming(f"m{n}", text=f"q{n}")).message.id for n in range(1, 6)]
+    conversation = store.conversations.record_inbound(incoming("m0", text="q0")).conversation
+    ids = [
+        store.conversations.record_inbound(incoming(f"m{n}", text=f"q{n}")).message.id for n in range(1, 6)
+    ]
 
-    assert [m.text for m in store.transcript(conversation.id, limit=3)] == ["q3", "q4", "q5"]
-    assert [m.id for m in store.messages_after(conversation.id, ids[1])] == ids[2:]
-    assert store.messages_after(conversation.id, ids[-1]) == []
-    other = store.record_inbound(incoming("x", user_id="u2")).conversation
-    assert [m.text for m in store.transcript(other.id)] == ["企业标准要公开吗？"]
+    assert [m.text for m in store.conversations.transcript(conversation.id, limit=3)] == ["q3", "q4", "q5"]
+    assert [m.id for m in store.conversations.messages_after(conversation.id, ids[1])] == ids[2:]
+    assert store.conversations.messages_after(conversation.id, ids[-1]) == []
+    other = store.conversations.record_inbound(incoming("x", user_id="u2")).conversation
+    assert [m.text for m in store.conversations.transcript(other.id)] == ["企业标准要公开吗？"]
 
 
 def test_missing_conversation_is_a_store_error(store: Store) -> None:
     with pytest.raises(StoreError, match="会话不存在 / conversation not found: 42"):
-        store.conversation(42)
+        store.conversations.get(42)
 
 
-def test_state_and_low_confidence_streak(store: Store) -> None:
-    conversation = store.record_inbound(incoming()).conversation
-    assert store.set_state(conversation.id, "staff").state == "staff"
-    store.set_low_confidence_streak(conversation.id, 2)
-    assert store.conversation(conversation.id).low_confidence_streak == 2
-    with pytest.raises(StoreError, match="invalid state"):
-        store.set_state(conversation.id, "sleeping")
+def test_low_confidence_streak(store: Store) -> None:
+    conversation = store.conversations.record_inbound(incoming()).conversation
+    store.conversations.set_low_confidence_streak(conversation.id, 2)
+    assert store.conversations.get(conversation.id).low_confidence_streak == 2
     with pytest.raises(StoreError, match="negative"):
-        store.set_low_confidence_streak(conversation.id, -1)
-    assert store.conversation(conversation.id).state == "staff"
+        store.conversations.set_low_confidence_streak(conversation.id, -1)
+    assert store.conversations.get(conversation.id).low_confidence_streak == 2
 
 
 def test_search_finds_conversations_by_message_user_or_chat(store: Store) -> None:
-    first = store.record_inbound(incoming("a", text="GB/T 19001 还有效吗", user_id="u-a")).conversation
-    second = store.record_inbound(
+    first = store.conversations.record_inbound(
+        incoming("a", text="GB/T 19001 还有效吗", user_id="u-a")
+    ).conversation
+    second = store.conversations.record_inbound(
         incoming("b", text="收费标准", user_id="u-b", user_name="王工")
     ).conversation
-    third = store.record_inbound(
+    third = store.conversations.record_inbound(
         incoming("c", text="折扣 100% 吗", chat_id="room_7", user_id="u-c")
     ).conversation
 
-    assert [c.id for c in store.search_conversations("19001")] == [first.id]
-    assert [c.id for c in store.search_conversations("王工")] == [second.id]
-    assert [c.id for c in store.search_conversations("ROOM_7")] == [third.id]
-    assert [c.id for c in store.search_conversations("100%")] == [third.id]  # % is literal
-    assert store.search_conversations("_") == [store.conversation(third.id)]  # _ is literal too
-    assert [c.id for c in store.search_conversations("")] == [third.id, second.id, first.id]
-    assert len(store.search_conversations("u-", limit=2)) == 2
+    assert [c.id for c in store.conversations.search("19001")] == [first.id]
+    assert [c.id for c in store.conversations.search("王工")] == [second.id]
+    assert [c.id for c in store.conversations.search("ROOM_7")] == [third.id]
+    assert [c.id for c in store.conversations.search("100%")] == [third.id]  # % is literal
+    assert store.conversations.search("_") == [store.conversations.get(third.id)]  # _ is literal too
+    assert [c.id for c in store.conversations.search("")] == [third.id, second.id, first.id]
+    assert len(store.conversations.search("u-", limit=2)) == 2
 
 
 REFUSE_MESSAGES = {
@@ -187,31 +198,34 @@ def test_a_failure_midway_leaves_nothing_written(store: Store, store_url: str, b
             connection.exec_driver_sql(statement)
     try:
         with pytest.raises(StoreError, match="refused"):
-            store.record_inbound(incoming("m1"))
-        assert store.find_conversation("web", "chat-1", "u1") is None
-        assert store.search_conversations("") == []
+            store.conversations.record_inbound(incoming("m1"))
+        assert store.conversations.find("web", "chat-1", "u1") is None
+        assert store.conversations.search("") == []
     finally:
         with engine.begin() as connection:
             for statement in ALLOW_MESSAGES[backend]:
                 connection.exec_driver_sql(statement)
         engine.dispose()
-    assert not store.record_inbound(incoming("m1")).duplicate
+    assert not store.conversations.record_inbound(incoming("m1")).duplicate
 
 
 def test_nul_characters_are_dropped_not_fatal(store: Store) -> None:
-    result = store.record_inbound(incoming(text="GB\x00/T 1.1", user_name="王\x00工"))
+    result = store.conversations.record_inbound(incoming(text="GB\x00/T 1.1", user_name="王\x00工"))
     assert result.message.text == "GB/T 1.1" and result.conversation.user_name == "王工"
-    reply = store.record_outbound(result.conversation.id, "见\x00第三条", author="bot")
-    assert [m.text for m in store.transcript(result.conversation.id)] == ["GB/T 1.1", "见第三条"]
-    assert store.enqueue_delivery(reply.id, "web", "chat-1", "见\x00第三条", "bot").text == "见第三条"
+    reply = store.conversations.record_outbound(result.conversation.id, "见\x00第三条", author="bot")
+    assert [m.text for m in store.conversations.transcript(result.conversation.id)] == [
+        "GB/T 1.1",
+        "见第三条",
+    ]
+    assert store.deliveries.enqueue(reply.id, "web", "chat-1", "见\x00第三条", "bot").text == "见第三条"
 
 
 def test_an_in_memory_database_serves_several_threads() -> None:
     store = Store("sqlite://")
     store.migrate()
-    results = together(6, lambda i: store.record_inbound(incoming(f"m{i % 3}")))
+    results = together(6, lambda i: store.conversations.record_inbound(incoming(f"m{i % 3}")))
     assert sorted(r.duplicate for r in results) == [False] * 3 + [True] * 3
-    assert len(store.transcript(results[0].conversation.id)) == 3
+    assert len(store.conversations.transcript(results[0].conversation.id)) == 3
     store.close()
 
 
@@ -219,90 +233,93 @@ def test_an_in_memory_database_serves_several_threads() -> None:
 
 
 def test_handoff_lifecycle(store: Store) -> None:
-    conversation = store.record_inbound(incoming()).conversation
-    store.set_low_confidence_streak(conversation.id, 2)
-    handoff = store.open_handoff(conversation.id, "intent:human")
+    conversation = store.conversations.record_inbound(incoming()).conversation
+    store.conversations.set_low_confidence_streak(conversation.id, 2)
+    handoff = store.handoffs.open(conversation.id, "intent:human")
     assert (handoff.state, handoff.reason, handoff.staff) == ("open", "intent:human", None)
-    assert store.conversation(conversation.id).state == "waiting"
-    assert store.open_handoff(conversation.id, "low_confidence") == handoff
-    assert store.open_handoff_for(conversation.id) == handoff
-    assert store.handoff(handoff.id) == handoff
+    assert store.conversations.get(conversation.id).state == "waiting"
+    assert store.handoffs.open(conversation.id, "low_confidence") == handoff
+    assert store.handoffs.active_for(conversation.id) == handoff
 
-    claimed = store.claim_handoff(handoff.id, "li")
+    claimed = store.handoffs.claim(handoff.id, "li")
     assert (claimed.state, claimed.staff) == ("claimed", "li") and claimed.claimed_at is not None
-    assert store.conversation(conversation.id).state == "staff"
-    assert store.claim_handoff(handoff.id, "li") == claimed  # a double click changes nothing
+    assert store.conversations.get(conversation.id).state == "staff"
+    assert store.handoffs.claim(handoff.id, "li") == claimed  # a double click changes nothing
     with pytest.raises(StoreError, match="already claimed by li"):
-        store.claim_handoff(handoff.id, "wang")
+        store.handoffs.claim(handoff.id, "wang")
 
-    released = store.release_handoff(handoff.id)
+    released = store.handoffs.release(handoff.id)
     assert (released.state, released.staff, released.claimed_at) == ("open", None, None)
-    assert store.conversation(conversation.id).state == "waiting"
-    store.claim_handoff(handoff.id, "wang")
+    assert store.conversations.get(conversation.id).state == "waiting"
+    store.handoffs.claim(handoff.id, "wang")
 
-    store.note_staff_reply(handoff.id)
-    first_reply = store.handoff(handoff.id).first_reply_at
-    assert first_reply is not None
-    store.note_staff_reply(handoff.id)
-    assert store.handoff(handoff.id).first_reply_at == first_reply
+    store.handoffs.note_staff_reply(handoff.id)
+    noted = store.handoffs.active_for(conversation.id)
+    assert noted is not None and noted.first_reply_at is not None
+    store.handoffs.note_staff_reply(handoff.id)
+    assert store.handoffs.active_for(conversation.id) == noted  # the first reply's time is kept
 
-    resolved = store.resolve_handoff(handoff.id, "wang")
+    resolved = store.handoffs.resolve(handoff.id, "wang")
     assert (resolved.state, resolved.staff) == ("resolved", "wang") and resolved.resolved_at is not None
-    after = store.conversation(conversation.id)
+    after = store.conversations.get(conversation.id)
     assert after.state == "bot" and after.low_confidence_streak == 0
-    assert store.open_handoff_for(conversation.id) is None
+    assert store.handoffs.active_for(conversation.id) is None
 
     with pytest.raises(StoreError, match="already resolved"):
-        store.resolve_handoff(handoff.id, "li")
+        store.handoffs.resolve(handoff.id, "li")
     with pytest.raises(StoreError, match="already resolved"):
-        store.claim_handoff(handoff.id, "li")
+        store.handoffs.claim(handoff.id, "li")
     with pytest.raises(StoreError, match="already resolved"):
-        store.release_handoff(handoff.id)
-    assert store.handoff(handoff.id) == resolved
+        store.handoffs.release(handoff.id)
+    assert store.handoffs.active_for(conversation.id) is None
+    assert store.conversations.get(conversation.id).state == "bot"
 
-    reopened = store.open_handoff(conversation.id, "feedback:-1")
+    reopened = store.handoffs.open(conversation.id, "feedback:-1")
     assert reopened.id != handoff.id and reopened.state == "open"
 
 
 def test_waiting_handoffs_lists_open_and_claimed_oldest_first(store: Store) -> None:
-    ids = [store.record_inbound(incoming(f"m{n}", user_id=f"u{n}")).conversation.id for n in range(3)]
-    handoffs = [store.open_handoff(conversation_id, "keyword") for conversation_id in ids]
-    store.claim_handoff(handoffs[1].id, "li")
-    store.resolve_handoff(handoffs[2].id, "li")
+    ids = [
+        store.conversations.record_inbound(incoming(f"m{n}", user_id=f"u{n}")).conversation.id
+        for n in range(3)
+    ]
+    handoffs = [store.handoffs.open(conversation_id, "keyword") for conversation_id in ids]
+    store.handoffs.claim(handoffs[1].id, "li")
+    store.handoffs.resolve(handoffs[2].id, "li")
 
-    waiting = store.waiting_handoffs()
+    waiting = store.handoffs.waiting()
     assert [h.id for h in waiting] == [handoffs[0].id, handoffs[1].id]
     assert [h.state for h in waiting] == ["open", "claimed"]
 
 
 def test_missing_handoff_is_a_store_error(store: Store) -> None:
     with pytest.raises(StoreError, match="handoff not found"):
-        store.claim_handoff(7, "li")
+        store.handoffs.claim(7, "li")
     with pytest.raises(StoreError, match="handoff not found"):
-        store.note_staff_reply(7)
+        store.handoffs.note_staff_reply(7)
     with pytest.raises(StoreError, match="conversation not found"):
-        store.open_handoff(7, "keyword")
+        store.handoffs.open(7, "keyword")
 
 
 def test_opening_a_handoff_from_many_threads_opens_one(store: Store) -> None:
-    conversation = store.record_inbound(incoming()).conversation
-    opened = together(6, lambda _: store.open_handoff(conversation.id, "intent:human"))
+    conversation = store.conversations.record_inbound(incoming()).conversation
+    opened = together(6, lambda _: store.handoffs.open(conversation.id, "intent:human"))
     assert len({h.id for h in opened}) == 1
-    assert len(store.waiting_handoffs()) == 1
+    assert len(store.handoffs.waiting()) == 1
 
 
 # feedback
 
 
 def test_feedback_is_recorded_and_a_later_vote_replaces_it(store: Store, store_url: str) -> None:
-    conversation = store.record_inbound(incoming()).conversation
-    answer = store.record_outbound(conversation.id, "需要公开。", author="bot", mode="faq")
-    store.record_feedback(answer.id, 1)
-    store.record_feedback(answer.id, -1, "没有回答我的问题")
+    conversation = store.conversations.record_inbound(incoming()).conversation
+    answer = store.conversations.record_outbound(conversation.id, "需要公开。", author="bot", mode="faq")
+    store.conversations.record_feedback(answer.id, 1)
+    store.conversations.record_feedback(answer.id, -1, "没有回答我的问题")
     with pytest.raises(StoreError, match="1 or -1"):
-        store.record_feedback(answer.id, 5)
+        store.conversations.record_feedback(answer.id, 5)
     with pytest.raises(StoreError, match="message not found"):
-        store.record_feedback(answer.id + 100, 1)
+        store.conversations.record_feedback(answer.id + 100, 1)
 
     engine = create_engine(store_url, poolclass=NullPool)
     with engine.connect() as connection:
@@ -315,17 +332,19 @@ def test_feedback_is_recorded_and_a_later_vote_replaces_it(store: Store, store_u
 
 
 def queued(store: Store, text_: str = "回复", user_id: str = "u1") -> tuple[int, int]:
-    conversation = store.record_inbound(incoming(f"in-{user_id}-{text_}", user_id=user_id)).conversation
-    message = store.record_outbound(conversation.id, text_, author="bot")
-    delivery = store.enqueue_delivery(message.id, "web", conversation.chat_id, text_, "bot")
+    conversation = store.conversations.record_inbound(
+        incoming(f"in-{user_id}-{text_}", user_id=user_id)
+    ).conversation
+    message = store.conversations.record_outbound(conversation.id, text_, author="bot")
+    delivery = store.deliveries.enqueue(message.id, "web", conversation.chat_id, text_, "bot")
     return message.id, delivery.id
 
 
 def test_enqueue_delivery_once_per_message(store: Store) -> None:
     message_id, delivery_id = queued(store)
-    again = store.enqueue_delivery(message_id, "web", "chat-1", "回复", "bot")
+    again = store.deliveries.enqueue(message_id, "web", "chat-1", "回复", "bot")
     assert again.id == delivery_id
-    delivery = store.delivery(delivery_id)
+    delivery = store.deliveries.get(delivery_id)
     assert (delivery.state, delivery.attempts, delivery.kind, delivery.chat_id) == (
         "pending",
         0,
@@ -334,66 +353,66 @@ def test_enqueue_delivery_once_per_message(store: Store) -> None:
     )
     assert delivery.last_error is None and delivery.platform_message_id is None
     with pytest.raises(StoreError, match="invalid kind"):
-        store.enqueue_delivery(message_id, "web", "chat-1", "x", "email")
+        store.deliveries.enqueue(message_id, "web", "chat-1", "x", "email")
     with pytest.raises(StoreError, match="message not found"):
-        store.enqueue_delivery(message_id + 100, "web", "chat-1", "x", "bot")
+        store.deliveries.enqueue(message_id + 100, "web", "chat-1", "x", "bot")
 
 
 def test_delivery_claim_retry_fail_and_send(store: Store) -> None:
     _, delivery_id = queued(store)
     now = datetime.now(UTC) + timedelta(seconds=1)
-    assert [d.id for d in store.due_deliveries(now)] == [delivery_id]
-    assert store.due_deliveries(now - timedelta(minutes=5)) == []
+    assert [d.id for d in store.deliveries.due(now)] == [delivery_id]
+    assert store.deliveries.due(now - timedelta(minutes=5)) == []
 
-    assert store.claim_delivery(delivery_id, now, lease_s=30)
-    assert not store.claim_delivery(delivery_id, now, lease_s=30)  # leased to the first worker
-    assert store.due_deliveries(now) == []
-    assert store.delivery(delivery_id).next_attempt_at == now + timedelta(seconds=30)
-    assert store.claim_delivery(delivery_id, now + timedelta(seconds=31), lease_s=30)  # the lease ran out
+    assert store.deliveries.claim(delivery_id, now, lease_s=30)
+    assert not store.deliveries.claim(delivery_id, now, lease_s=30)  # leased to the first worker
+    assert store.deliveries.due(now) == []
+    assert store.deliveries.get(delivery_id).next_attempt_at == now + timedelta(seconds=30)
+    assert store.deliveries.claim(delivery_id, now + timedelta(seconds=31), lease_s=30)  # the lease ran out
 
-    store.mark_retry(delivery_id, "timeout", now + timedelta(seconds=2))
-    retried = store.delivery(delivery_id)
+    store.deliveries.mark_retry(delivery_id, "timeout", now + timedelta(seconds=2))
+    retried = store.deliveries.get(delivery_id)
     assert (retried.state, retried.attempts, retried.last_error) == ("pending", 1, "timeout")
-    assert not store.claim_delivery(delivery_id, now, lease_s=30)
-    assert store.claim_delivery(delivery_id, now + timedelta(seconds=2), lease_s=30)
+    assert not store.deliveries.claim(delivery_id, now, lease_s=30)
+    assert store.deliveries.claim(delivery_id, now + timedelta(seconds=2), lease_s=30)
 
-    store.mark_failed(delivery_id, "chat closed")
-    failed = store.delivery(delivery_id)
+    store.deliveries.mark_failed(delivery_id, "chat closed")
+    failed = store.deliveries.get(delivery_id)
     assert (failed.state, failed.attempts, failed.last_error) == ("failed", 2, "chat closed")
-    assert [d.id for d in store.failed_deliveries()] == [delivery_id]
-    assert not store.claim_delivery(delivery_id, now + timedelta(hours=1), lease_s=30)
+    assert [f.delivery.id for f in store.deliveries.failed()] == [delivery_id]
+    assert not store.deliveries.claim(delivery_id, now + timedelta(hours=1), lease_s=30)
 
-    assert store.retry_delivery(delivery_id, now).state == "pending"
-    assert store.failed_deliveries() == []
-    store.mark_sent(delivery_id, "wx-123")
-    sent = store.delivery(delivery_id)
+    assert store.deliveries.retry(delivery_id, now).state == "pending"
+    assert store.deliveries.failed() == []
+    store.deliveries.mark_sent(delivery_id, "wx-123")
+    sent = store.deliveries.get(delivery_id)
     assert (sent.state, sent.attempts, sent.platform_message_id, sent.last_error) == (
         "sent",
         3,
         "wx-123",
         None,
     )
-    assert store.due_deliveries(now + timedelta(hours=1)) == []
+    assert store.deliveries.due(now + timedelta(hours=1)) == []
 
 
 def test_due_deliveries_are_oldest_first_and_limited(store: Store) -> None:
     ids = [queued(store, f"回复{n}", user_id=f"u{n}")[1] for n in range(3)]
     later = datetime.now(UTC) + timedelta(seconds=1)
-    assert [d.id for d in store.due_deliveries(later)] == ids
-    assert [d.id for d in store.due_deliveries(later, limit=2)] == ids[:2]
+    assert [d.id for d in store.deliveries.due(later)] == ids
+    assert [d.id for d in store.deliveries.due(later, limit=2)] == ids[:2]
 
 
 def test_outbox_needs_timezone_aware_times(store: Store) -> None:
     _, delivery_id = queued(store)
     naive = datetime(2025, 1, 1, 12, 0)
     with pytest.raises(StoreError, match="timezone-aware"):
-        store.due_deliveries(naive)
+        store.deliveries.due(naive)
     with pytest.raises(StoreError, match="timezone-aware"):
-        store.claim_delivery(delivery_id, naive, 30)
+        store.deliveries.claim(delivery_id, naive, 30)
     with pytest.raises(StoreError, match="timezone-aware"):
-        store.mark_retry(delivery_id, "x", naive)
+        store.deliveries.mark_retry(delivery_id, "x", naive)
     with pytest.raises(StoreError, match="delivery not found"):
-        store.mark_sent(delivery_id + 1, None)
+        store.deliveries.mark_sent(delivery_id + 1, None)
 
 
 def test_only_one_of_many_workers_claims_a_delivery(store: Store, store_url: str) -> None:
@@ -401,7 +420,7 @@ def test_only_one_of_many_workers_claims_a_delivery(store: Store, store_url: str
     now = datetime.now(UTC) + timedelta(seconds=1)
     workers = [Store(store_url) for _ in range(6)]
     try:
-        claims = together(6, lambda i: workers[i].claim_delivery(delivery_id, now, lease_s=60))
+        claims = together(6, lambda i: workers[i].deliveries.claim(delivery_id, now, lease_s=60))
     finally:
         for worker in workers:
             worker.close()
@@ -412,7 +431,7 @@ def test_only_one_of_many_workers_claims_a_delivery(store: Store, store_url: str
 
 
 def test_the_same_message_from_many_threads_is_recorded_once(store: Store) -> None:
-    results = together(8, lambda _: store.record_inbound(incoming("same")))
+    results = together(8, lambda _: store.conversations.record_inbound(incoming("same")))
     assert sorted(r.duplicate for r in results) == [False] + [True] * 7
     assert len({r.message.id for r in results}) == 1 and len({r.conversation.id for r in results}) == 1
 
@@ -420,7 +439,9 @@ def test_the_same_message_from_many_threads_is_recorded_once(store: Store) -> No
 def record_from_another_process(url: str, count: int, barrier: Any, results: Any) -> None:
     store = Store(url)
     barrier.wait()
-    outcome = [store.record_inbound(incoming(f"m{n}", text=f"q{n}")).duplicate for n in range(count)]
+    outcome = [
+        store.conversations.record_inbound(incoming(f"m{n}", text=f"q{n}")).duplicate for n in range(count)
+    ]
     store.close()
     results.put(outcome)
 
@@ -431,16 +452,18 @@ def test_two_processes_recording_the_same_messages_store_each_once(store: Store,
 
     for n in range(count):
         assert sorted(outcome[n] for outcome in outcomes) == [False, True]  # exactly one process stored it
-    conversation = store.find_conversation("web", "chat-1", "u1")
+    conversation = store.conversations.find("web", "chat-1", "u1")
     assert conversation is not None
-    assert sorted(m.text for m in store.transcript(conversation.id)) == sorted(f"q{n}" for n in range(count))
+    assert sorted(m.text for m in store.conversations.transcript(conversation.id)) == sorted(
+        f"q{n}" for n in range(count)
+    )
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_an_insert_racing_another_transaction_turns_into_a_duplicate(store: Store, store_url: str) -> None:
     """Another process inserts the same message and commits while our insert waits on the unique index:
     the store reports a duplicate instead of failing (the IntegrityError path, made deterministic)."""
-    conversation = store.record_inbound(incoming("m0")).conversation
+    conversation = store.conversations.record_inbound(incoming("m0")).conversation
     engine = create_engine(store_url, poolclass=NullPool)
     row = {
         "conversation_id": conversation.id,
@@ -456,7 +479,7 @@ def test_an_insert_racing_another_transaction_turns_into_a_duplicate(store: Stor
     with ThreadPoolExecutor(1) as pool:
         with engine.begin() as other:
             other.execute(insert(MessageRow.__table__), row)
-            pending = pool.submit(store.record_inbound, incoming("m1"))
+            pending = pool.submit(store.conversations.record_inbound, incoming("m1"))
             wait_until_blocked(store_url)
         result = pending.result(timeout=10)
     engine.dispose()
@@ -481,7 +504,7 @@ def test_a_conversation_created_concurrently_is_reused(store: Store, store_url: 
         with engine.begin() as other:
             created = other.execute(insert(ConversationRow.__table__).returning(ConversationRow.id), row)
             other_id = created.scalar_one()
-            pending = pool.submit(store.record_inbound, incoming("m1"))
+            pending = pool.submit(store.conversations.record_inbound, incoming("m1"))
             wait_until_blocked(store_url)
         result = pending.result(timeout=10)
     with engine.connect() as connection:
@@ -496,33 +519,33 @@ def test_a_conversation_created_concurrently_is_reused(store: Store, store_url: 
 
 
 def test_staff_accounts(store: Store) -> None:
-    assert store.count_staff() == 0 and store.staff("admin") is None
-    admin = store.add_staff("admin", "$argon2id$hash-a", "admin")
-    store.add_staff("li", "$argon2id$hash-b", "staff")
+    assert store.staff.count() == 0 and store.staff.get("admin") is None
+    admin = store.staff.add("admin", "$argon2id$hash-a", "admin")
+    store.staff.add("li", "$argon2id$hash-b", "staff")
     assert (admin.username, admin.role, admin.failed_logins, admin.locked_until) == (
         "admin",
         "admin",
         0,
         None,
     )
-    assert store.staff("admin") == admin and store.count_staff() == 2
-    assert [s.username for s in store.list_staff()] == ["admin", "li"]
+    assert store.staff.get("admin") == admin and store.staff.count() == 2
+    assert [s.username for s in store.staff.accounts()] == ["admin", "li"]
     with pytest.raises(StoreError, match="username already exists: li"):
-        store.add_staff("li", "$argon2id$other", "staff")
+        store.staff.add("li", "$argon2id$other", "staff")
     with pytest.raises(StoreError, match="invalid role"):
-        store.add_staff("wang", "$argon2id$hash", "root")
+        store.staff.add("wang", "$argon2id$hash", "root")
     with pytest.raises(StoreError, match="must not be empty"):
-        store.add_staff("  ", "$argon2id$hash", "staff")
-    assert store.set_staff_password("li", "$argon2id$new").password_hash == "$argon2id$new"
-    assert store.count_staff() == 2
+        store.staff.add("  ", "$argon2id$hash", "staff")
+    assert store.staff.set_password("li", "$argon2id$new").password_hash == "$argon2id$new"
+    assert store.staff.count() == 2
 
 
 def test_login_failures_lock_the_account_and_a_success_clears_them(store: Store) -> None:
-    store.add_staff("li", "$argon2id$hash", "staff")
+    store.staff.add("li", "$argon2id$hash", "staff")
     now = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
 
     def fail(at: datetime) -> tuple[int, datetime | None]:
-        record = store.record_login("li", ok=False, lock_after=3, lock_for_s=900, now=at)
+        record = store.staff.record_login("li", ok=False, lock_after=3, lock_for_s=900, now=at)
         assert record is not None
         return record.failed_logins, record.locked_until
 
@@ -530,16 +553,16 @@ def test_login_failures_lock_the_account_and_a_success_clears_them(store: Store)
     assert fail(now) == (2, None)
     assert fail(now) == (3, now + timedelta(seconds=900))
     assert fail(now + timedelta(seconds=60)) == (4, now + timedelta(seconds=960))  # each failure extends it
-    ok = store.record_login("li", ok=True, lock_after=3, lock_for_s=900, now=now)
+    ok = store.staff.record_login("li", ok=True, lock_after=3, lock_for_s=900, now=now)
     assert ok is not None and (ok.failed_logins, ok.locked_until) == (0, None)
-    assert store.record_login("ghost", ok=False, lock_after=3, lock_for_s=900, now=now) is None
+    assert store.staff.record_login("ghost", ok=False, lock_after=3, lock_for_s=900, now=now) is None
 
 
 def test_concurrent_login_failures_are_all_counted(store: Store) -> None:
-    store.add_staff("li", "$argon2id$hash", "staff")
+    store.staff.add("li", "$argon2id$hash", "staff")
     now = datetime.now(UTC)
-    together(6, lambda _: store.record_login("li", ok=False, lock_after=100, lock_for_s=60, now=now))
-    record = store.staff("li")
+    together(6, lambda _: store.staff.record_login("li", ok=False, lock_after=100, lock_for_s=60, now=now))
+    record = store.staff.get("li")
     assert record is not None and record.failed_logins == 6
 
 
@@ -547,74 +570,84 @@ def test_concurrent_login_failures_are_all_counted(store: Store) -> None:
 
 
 def test_kb_versions_are_recorded_and_updated(store: Store) -> None:
-    store.record_kb_version(1, {"hit@5": 0.8, "mrr": 0.61}, "首次构建")
-    store.record_kb_version(2, {"hit@5": 0.85}, "新增地方标准")
-    store.record_kb_version(1, {"hit@5": 0.82}, "重新评估")
-    versions = store.kb_versions()
-    assert [(v.version, dict(v.metrics), v.note) for v in versions] == [
-        (2, {"hit@5": 0.85}, "新增地方标准"),
-        (1, {"hit@5": 0.82}, "重新评估"),
+    store.admin.record_kb_version(1, {"hit@5": 0.8, "mrr": 0.61}, "golden.xlsx@aaaa")
+    store.admin.record_kb_version(2, {"hit@5": 0.85}, "golden.xlsx@aaaa")
+    store.admin.record_kb_version(1, {"hit@5": 0.82}, "golden.xlsx@bbbb")
+    versions = store.admin.kb_versions()
+    assert [(v.version, dict(v.metrics), v.golden_set_fingerprint) for v in versions] == [
+        (2, {"hit@5": 0.85}, "golden.xlsx@aaaa"),
+        (1, {"hit@5": 0.82}, "golden.xlsx@bbbb"),
     ]
     with pytest.raises(StoreError, match="finite"):
-        store.record_kb_version(3, {"hit@5": float("nan")}, "")
+        store.admin.record_kb_version(3, {"hit@5": float("nan")}, "")
     with pytest.raises(StoreError, match="invalid knowledge-base version"):
-        store.record_kb_version(0, {}, "")
+        store.admin.record_kb_version(0, {}, "")
 
 
 def test_faq_drafts_move_from_pending_to_approved_or_rejected(store: Store) -> None:
-    conversation = store.record_inbound(incoming()).conversation
-    first = store.add_faq_draft(
-        "企业标准要公开吗？", "要，通过自我声明公开。", "标准化法第二十七条", "li", conversation.id
-    )
-    second = store.add_faq_draft("团体标准谁来定？", "学会、协会等社会团体。", None, "wang", None)
+    li = store.conversations.record_inbound(incoming()).conversation
+    wang = store.conversations.record_inbound(incoming("m2", user_id="u2")).conversation
+    question, answer = "企业标准要公开吗？", "要，通过自我声明公开。"
+    first = store.admin.add_faq_draft_once(FormUse("faq", li.id, "form-1"), question, answer, "li").result_id
+    second = store.admin.add_faq_draft_once(
+        FormUse("faq", wang.id, "form-2"), "团体标准谁来定？", "学会、协会等社会团体。", "wang"
+    ).result_id
 
-    pending = store.faq_drafts()
+    pending = store.admin.faq_drafts()
     assert [(d.id, d.author, d.basis, d.conversation_id) for d in pending] == [
-        (first, "li", "标准化法第二十七条", conversation.id),
-        (second, "wang", None, None),
+        (first, "li", None, li.id),
+        (second, "wang", None, wang.id),
     ]
-    store.set_faq_draft_state(first, "approved")
-    store.set_faq_draft_state(second, "rejected")
-    assert store.faq_drafts() == []
-    assert [d.question for d in store.faq_drafts("approved")] == ["企业标准要公开吗？"]
-    assert [d.id for d in store.faq_drafts("rejected")] == [second]
+    approved = store.admin.review_faq_draft(first, "approved", question, answer, "标准化法第二十七条")
+    assert (approved.state, approved.basis) == ("approved", "标准化法第二十七条")
+    store.admin.review_faq_draft(second, "rejected", "团体标准谁来定？", "学会、协会等社会团体。", None)
+    assert store.admin.faq_drafts() == []
+    assert [d.question for d in store.admin.faq_drafts("approved")] == ["企业标准要公开吗？"]
+    assert [d.id for d in store.admin.faq_drafts("rejected")] == [second]
     with pytest.raises(StoreError, match="invalid state"):
-        store.set_faq_draft_state(first, "maybe")
+        store.admin.review_faq_draft(first, "maybe", question, answer, None)  # type: ignore[arg-type]
     with pytest.raises(StoreError, match="FAQ draft not found"):
-        store.set_faq_draft_state(first + second, "approved")
+        store.admin.review_faq_draft(first + second, "approved", question, answer, None)
     with pytest.raises(StoreError, match="must not be empty"):
-        store.add_faq_draft(" ", "a", None, "li", None)
+        store.admin.review_faq_draft(first, "approved", " ", answer, None)
+    with pytest.raises(StoreError, match="must not be empty"):
+        store.admin.add_faq_draft_once(FormUse("faq", li.id, "form-3"), " ", "a", "li")
 
 
 def test_audit_log_is_newest_first(store: Store) -> None:
-    store.audit("admin", "kb.activate", "version 3")
-    store.audit("li", "handoff.resolve", "handoff 7")
-    log = store.audit_log()
+    store.staff.audit("admin", "kb.activate", "version 3")
+    store.staff.audit("li", "handoff.resolve", "handoff 7")
+    log = store.staff.audit_log()
     assert [(e.actor, e.action, e.detail) for e in log] == [
         ("li", "handoff.resolve", "handoff 7"),
         ("admin", "kb.activate", "version 3"),
     ]
-    assert len(store.audit_log(limit=1)) == 1 and log[0].created_at.tzinfo == UTC
+    assert len(store.staff.audit_log(limit=1)) == 1 and log[0].created_at.tzinfo == UTC
 
 
-def test_daily_counts_group_by_local_day(store: Store) -> None:
+def test_daily_outcomes_group_by_local_day(store: Store) -> None:
     now = datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
     just_after_midnight = datetime(today.year, today.month, today.day, 0, 30, tzinfo=SHANGHAI)
     yesterday_noon = just_after_midnight - timedelta(hours=12, minutes=30)
 
-    first = store.record_inbound(incoming("a", received_at=yesterday_noon)).conversation
-    store.record_inbound(incoming("b", received_at=just_after_midnight))  # yesterday in UTC, today here
-    store.record_inbound(incoming("c", received_at=now, kind="handoff_request"))  # not a question
-    store.record_outbound(first.id, "答复", author="bot", mode="extractive")
-    store.record_outbound(first.id, "无法回答", author="bot", mode="refusal")
-    store.record_outbound(first.id, "人工答复", author="staff:li")
-    store.open_handoff(first.id, "intent:human")
+    first = store.conversations.record_inbound(incoming("a", received_at=yesterday_noon)).conversation
+    store.conversations.record_inbound(
+        incoming("b", received_at=just_after_midnight)
+    )  # yesterday in UTC, today here
+    store.conversations.record_inbound(
+        incoming("c", received_at=now, kind="handoff_request")
+    )  # not a question
+    store.conversations.record_outbound(first.id, "答复", author="bot", mode="extractive")
+    store.conversations.record_outbound(first.id, "无法回答", author="bot", mode="refusal")
+    store.conversations.record_outbound(first.id, "人工答复", author="staff:li")
+    store.handoffs.open(first.id, "intent:human")
 
-    counts = store.daily_counts(3, tz=SHANGHAI, now=now)
-    assert [c.day for c in counts] == [today - timedelta(days=2), today - timedelta(days=1), today]
-    assert [(c.questions, c.answered, c.escalated) for c in counts] == [(0, 0, 0), (1, 0, 0), (1, 1, 1)]
-    assert len(store.daily_counts()) == 30
+    outcomes = store.analytics.daily_outcomes(3, low_confidence_below=0.15, tz=SHANGHAI, now=now)
+    assert [o.day for o in outcomes] == [today - timedelta(days=2), today - timedelta(days=1), today]
+    # "a" was asked again ("b") before its reply, so the reply answered "b"
+    assert [(o.questions, o.answered, o.other) for o in outcomes] == [(0, 0, 0), (1, 0, 1), (1, 1, 0)]
+    assert len(store.analytics.daily_outcomes(low_confidence_below=0.15)) == 30
 
 
 # schema, settings, connections
@@ -623,9 +656,9 @@ def test_daily_counts_group_by_local_day(store: Store) -> None:
 def test_migrate_twice_changes_nothing_and_matches_the_models(empty_database_url: str) -> None:
     store = Store(empty_database_url)
     store.migrate()
-    store.record_inbound(incoming())
+    store.conversations.record_inbound(incoming())
     store.migrate()
-    assert store.find_conversation("web", "chat-1", "u1") is not None
+    assert store.conversations.find("web", "chat-1", "u1") is not None
     store.close()
 
     engine = create_engine(empty_database_url, poolclass=NullPool)
@@ -645,14 +678,14 @@ def test_a_database_at_0001_upgrades_and_keeps_its_data(empty_database_url: str)
     engine.dispose()
     store = Store(empty_database_url)
     with pytest.raises(StoreError, match="run the migrations"):
-        store.count_pending_staff_alerts(["wecom"])
-    conversation = store.record_inbound(incoming()).conversation
+        store.staff_alerts.count_pending(["wecom"])
+    conversation = store.conversations.record_inbound(incoming()).conversation
     store.migrate()
-    assert store.find_conversation("web", "chat-1", "u1") == conversation
-    reply = store.queue_reply(
+    assert store.conversations.find("web", "chat-1", "u1") == conversation
+    reply = store.deliveries.queue_reply(
         conversation.id, "您好", author="staff:alice", form=FormUse("reply", conversation.id, "tok-12345678")
     )
-    assert not reply.repeated and store.count_pending_staff_alerts(["wecom"]) == 0
+    assert not reply.repeated and store.staff_alerts.count_pending(["wecom"]) == 0
     store.close()
 
 
@@ -669,13 +702,13 @@ def test_two_processes_migrating_at_once_both_succeed(empty_database_url: str) -
     outcomes = in_processes(2, migrate_from_another_process, empty_database_url)
     assert outcomes == ["ok", "ok"]
     store = Store(empty_database_url)
-    assert not store.record_inbound(incoming()).duplicate
+    assert not store.conversations.record_inbound(incoming()).duplicate
     store.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_sqlite_uses_wal(store: Store, tmp_path: Path) -> None:
-    store.record_inbound(incoming())
+    store.conversations.record_inbound(incoming())
     with sqlite3.connect(tmp_path / "stdbot.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
@@ -699,7 +732,7 @@ def test_an_unreachable_server_raises_store_unavailable() -> None:
     store = Store(CLOSED_PORT_URL)
     assert not store.ping()
     with pytest.raises(StoreUnavailable) as raised:
-        store.record_inbound(incoming())
+        store.conversations.record_inbound(incoming())
     message = str(raised.value)
     assert message.startswith("数据库不可用 / database unavailable")
     assert "127.0.0.1:1" in message and "secret" not in message and "Connection refused" in message
@@ -727,5 +760,5 @@ def test_a_bad_url_raises_store_unavailable(url: str) -> None:
 def test_a_database_without_tables_says_to_migrate(empty_database_url: str) -> None:
     store = Store(empty_database_url)
     with pytest.raises(StoreError, match="run the migrations"):
-        store.conversation(1)
+        store.conversations.get(1)
     store.close()

@@ -1,5 +1,5 @@
-"""A real local HTTP server that records JSON POSTs and answers with scripted replies, for tests of
-webhook clients (WeCom group robot, Telegram Bot API).
+"""A local HTTP server that records JSON POSTs and answers with scripted replies, for tests of webhook
+clients (WeCom group robot, Telegram Bot API, the 智能机器人's response_url).
 
     with RecordingServer({"errcode": 0, "errmsg": "ok"}) as server:
         server.script((500, {"error": "down"}))      # the next request gets this, then the default
@@ -9,73 +9,44 @@ webhook clients (WeCom group robot, Telegram Bot API).
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from support.http_double import LocalHttpServer, Request, Response, json_response
 
 
 @dataclass(frozen=True)
 class Recorded:
-    path: str
+    path: str  # with its query string
     body: dict[str, Any]
 
 
-class RecordingServer:
+class RecordingServer(LocalHttpServer):
     def __init__(self, default: dict[str, Any], status: int = 200) -> None:
+        super().__init__("recording-server")
         self.default = (status, default)
         self.queue: deque[tuple[int, dict[str, Any]]] = deque()
-        self.requests: list[Recorded] = []
         self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                with server.lock:
-                    server.requests.append(Recorded(self.path, body))
-                    status, reply = server.queue.popleft() if server.queue else server.default
-                data = json.dumps(reply).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.route("POST", ".*", self._reply)
 
     @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def requests(self) -> list[Recorded]:
+        return [_recorded(request) for request in self.log]
 
     def script(self, *replies: tuple[int, dict[str, Any]]) -> None:
         with self.lock:
             self.queue.extend(replies)
 
     def wait_for(self, count: int, timeout_s: float = 5.0) -> list[Recorded]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.requests) >= count:
-                    return list(self.requests)
-            time.sleep(0.01)
+        return [_recorded(request) for request in self.wait_for_requests(count, timeout_s)]
+
+    def _reply(self, request: Request) -> Response:
         with self.lock:
-            return list(self.requests)
+            status, reply = self.queue.popleft() if self.queue else self.default
+        return json_response(reply, status)
 
-    def __enter__(self) -> RecordingServer:
-        self.thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+def _recorded(request: Request) -> Recorded:
+    return Recorded(request.target, request.json())

@@ -1,4 +1,4 @@
-"""Store fixtures (imported by tests/conftest.py): every store test runs on a SQLite file and on a
+"""Store fixtures (a plugin of tests/conftest.py): every store test runs on a SQLite file and on a
 PostgreSQL database of its own.
 
 PostgreSQL is reached through STDBOT_TEST_POSTGRES_URL (default: the local server, user postgres, trust

@@ -5,7 +5,7 @@ increasing message ids per chat, answerCallbackQuery, getUpdates with offsets an
 deleteWebhook), answers scripted errors with Telegram's own bodies (403 bot was blocked, 400 chat not
 found, 429 with retry_after) and records every call. Two transports put it in front of PTB:
 `OfflineBotRequest`, a `telegram.request.BaseRequest` (PTB's parsing and error classes still run), and
-`BotApiServer`, a real local HTTP server (`api_base_url = server.base_url`) for the app on uvicorn.
+`BotApiServer`, a local HTTP server (`api_base_url = server.base_url`) for the app on uvicorn.
 
 `Updates` builds real-shaped Update JSON as Telegram sends it, with the entities Telegram would mark
 (bot commands, @mentions; offsets in UTF-16 code units)."""
@@ -20,11 +20,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
-from urllib.parse import parse_qs
 
 from telegram.request import BaseRequest, RequestData
+
+from support.http_double import LocalHttpServer, Request, Response, json_response
+from support.waiting import settled
 
 TOKEN = "123456789:AAE-stdbot-test-token"
 BOT_ID = 6000000001
@@ -111,13 +112,7 @@ class BotApi:
     def wait_sent(
         self, count: int, chat_id: int | str | None = None, timeout_s: float = 30.0
     ) -> list[ApiCall]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = self.sent(chat_id)
-            if len(found) >= count:
-                return found
-            time.sleep(0.02)
-        return self.sent(chat_id)
+        return settled(lambda: self.sent(chat_id), lambda sent: len(sent) >= count, timeout_s)
 
     # --- answering ---------------------------------------------------------------------------
 
@@ -256,61 +251,33 @@ class OfflineBotRequest(BaseRequest):
         return status, json.dumps(body).encode()
 
 
-class BotApiServer:
-    """`BotApi` on a real local HTTP server: POST /bot<token>/<method>, form-encoded or JSON."""
+class BotApiServer(LocalHttpServer):
+    """`BotApi` on a local HTTP server: POST /bot<token>/<method>, form-encoded or JSON."""
 
     def __init__(self, api: BotApi, token: str = TOKEN) -> None:
+        super().__init__("fake-bot-api")
         self.api = api
         self.token = token
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                raw_body = self.rfile.read(length)
-                match = re.fullmatch(r"/bot([^/]+)/(\w+)", self.path)
-                if match is None or match[1] != outer.token:
-                    self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-                    return
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    loaded = json.loads(raw_body or b"{}")
-                    raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in loaded.items()}
-                else:
-                    raw = {k: v[0] for k, v in parse_qs(raw_body.decode("utf-8")).items()}
-                call = outer.api.receive(match[2], raw, self.path)
-                if call.method == "getUpdates":
-                    outer.api.wait_updates(
-                        call.params.get("offset"), min(float(call.params.get("timeout", 0)), 2.0)
-                    )
-                self._reply(*outer.api.respond(call))
-
-            def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.route("POST", r"/bot([^/]+)/(\w+)", self._call)
 
     @property
     def base_url(self) -> str:
         """The api_base_url to configure (the token is appended by PTB)."""
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}/bot"
+        return f"{self.origin}/bot"
 
-    def __enter__(self) -> BotApiServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _call(self, request: Request) -> Response:
+        token, method = request.groups
+        if token != self.token:
+            return json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
+        if request.headers.get("Content-Type", "").startswith("application/json"):
+            raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in request.json().items()}
+        else:
+            raw = request.form()
+        call = self.api.receive(method, raw, request.target)
+        if call.method == "getUpdates":
+            self.api.wait_updates(call.params.get("offset"), min(float(call.params.get("timeout", 0)), 2.0))
+        status, body = self.api.respond(call)
+        return json_response(body, status)
 
 
 class Updates:

@@ -1,94 +1,32 @@
 """The WeChat Official Account platform, played for tests at protocol level.
 
-- `PlatformCrypto`: the platform's message encryption written from the protocol with `cryptography`
-  (AES-256-CBC, key = base64(EncodingAESKey + "="), IV = key[:16], PKCS#7 to 32-byte blocks, plaintext =
-  16 random bytes + 4-byte big-endian length + message + AppID) and its sha1 signatures; checked against
-  the official WXBizMsgCrypt sample in tests/channels/test_wechat_mp_crypto.py.
 - `WechatPlatform`: sends callbacks as the platform does (URL verification, messages and events in
-  plaintext, compatible or safe mode), reads replies as the platform does (a reply it cannot read is what
-  shows the user "该公众号暂时无法提供服务"), and delivers a message up to three times when it hears
-  nothing in time.
-- `WechatApiServer`: a real local HTTP server playing api.weixin.qq.com: `cgi-bin/token` (counting
-  fetches; a new token invalidates the previous one) and `cgi-bin/message/custom/send` (recording what
-  reached each user), able to answer with the platform's error codes.
+  plaintext, compatible or safe mode, sealed with the shared `PlatformCipher`), reads replies as the
+  platform does (a reply it cannot read is what shows the user "该公众号暂时无法提供服务"), and delivers a
+  message up to three times when it hears nothing in time.
+- `WechatApiServer`: a local HTTP server playing api.weixin.qq.com: `cgi-bin/token` (counting fetches; a
+  new token invalidates the previous one) and `cgi-bin/message/custom/send` (recording what reached each
+  user), able to answer with the platform's error codes.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import os
 import secrets
-import struct
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from support.http_double import LocalHttpServer, Request, Response, json_response
+from support.waiting import settled
+from support.wechat_crypto import PlatformCipher, fields_of, xml_of
 
 Mode = Literal["plain", "compatible", "safe"]
-BLOCK = 32
 UNAVAILABLE = "该公众号暂时无法提供服务"
-
-
-def signature(*parts: str) -> str:
-    """sha1 of the parts sorted and joined: the platform's signature."""
-    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
-
-
-class PlatformCrypto:
-    """The platform's side of the message encryption."""
-
-    def __init__(self, token: str, aes_key: str, app_id: str) -> None:
-        self.token = token
-        self.app_id = app_id
-        self.key = base64.b64decode(aes_key + "=")
-        assert len(self.key) == 32
-
-    def encrypt(self, text: str, random16: bytes | None = None) -> str:
-        message = text.encode("utf-8")
-        random16 = random16 if random16 is not None else os.urandom(16)
-        plain = random16 + struct.pack(">I", len(message)) + message + self.app_id.encode("utf-8")
-        pad = BLOCK - len(plain) % BLOCK
-        plain += bytes([pad]) * pad
-        encryptor = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).encryptor()
-        return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
-
-    def decrypt(self, encrypted: str) -> tuple[str, str]:
-        """(the message, the AppID it was encrypted for)."""
-        decryptor = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).decryptor()
-        plain = decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize()
-        pad = plain[-1]
-        assert 1 <= pad <= BLOCK and plain.endswith(bytes([pad]) * pad), "bad PKCS#7 padding"
-        body = plain[16:-pad]
-        (length,) = struct.unpack(">I", body[:4])
-        return body[4 : 4 + length].decode("utf-8"), body[4 + length :].decode("utf-8")
-
-    def sign(self, *parts: str) -> str:
-        return signature(self.token, *parts)
-
-
-def xml_of(fields: dict[str, str | int]) -> str:
-    """A callback document as the platform writes it (strings in CDATA, numbers bare)."""
-    parts = []
-    for name, value in fields.items():
-        cdata = str(value).replace("]]>", "]]]]><![CDATA[>")
-        text = str(value) if isinstance(value, int) else f"<![CDATA[{cdata}]]>"
-        parts.append(f"<{name}>{text}</{name}>")
-    return "<xml>" + "".join(parts) + "</xml>"
-
-
-def fields_of(xml: str) -> dict[str, str]:
-    root = ElementTree.fromstring(xml)
-    assert root.tag == "xml", xml
-    return {child.tag: child.text or "" for child in root}
 
 
 @dataclass(frozen=True)
@@ -139,7 +77,7 @@ class WechatPlatform:
     ) -> None:
         self.url = url
         self.account = account
-        self.crypto = PlatformCrypto(token, aes_key, app_id)
+        self.crypto = PlatformCipher(token, aes_key, app_id)
         self._clock = clock
         self._msg_ids = iter(range(24_000_000_000_000_000, 24_000_000_000_000_000 + 10**9))
         self._lock = threading.Lock()
@@ -248,7 +186,7 @@ class WechatPlatform:
             expected = self.crypto.sign(fields["TimeStamp"], fields["Nonce"], fields["Encrypt"])
             assert fields["MsgSignature"] == expected, f"{UNAVAILABLE}: reply signature"
             plain, app_id = self.crypto.decrypt(fields["Encrypt"])
-            assert app_id == self.crypto.app_id, f"{UNAVAILABLE}: reply for AppID {app_id}"
+            assert app_id == self.crypto.receive_id, f"{UNAVAILABLE}: reply for AppID {app_id}"
             fields = fields_of(plain)
         assert fields.get("MsgType") == "text" and fields.get("Content"), f"{UNAVAILABLE}: {fields}"
         assert fields["FromUserName"] == self.account, fields
@@ -339,55 +277,18 @@ class _ApiState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class WechatApiServer:
+class WechatApiServer(LocalHttpServer):
     """api.weixin.qq.com on 127.0.0.1: `base_url` is what [wechat].api_base_url takes."""
 
     def __init__(self, app_id: str, secret: str) -> None:
+        super().__init__(
+            "fake-wechat-api", not_found=lambda _: json_response({"errcode": 404, "errmsg": "not found"}, 404)
+        )
         self.app_id = app_id
         self.secret = secret
         self._state = _ApiState()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                if url.path != "/cgi-bin/token":
-                    self._json(404, {"errcode": 404, "errmsg": "not found"})
-                    return
-                self._json(200, server._token(query))
-
-            def do_POST(self) -> None:
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if url.path != "/cgi-bin/message/custom/send":
-                    self._json(404, {"errcode": 404, "errmsg": "not found"})
-                    return
-                self._json(200, server._custom_send(query.get("access_token", ""), body))
-
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self.route("GET", "/cgi-bin/token", lambda request: json_response(self._token(request.query)))
+        self.route("POST", "/cgi-bin/message/custom/send", self._custom_send_request)
 
     @property
     def fetches(self) -> int:
@@ -417,10 +318,10 @@ class WechatApiServer:
             self._state.token_delay_s = delay_s
 
     def wait_for_sent(self, count: int, timeout_s: float = 30.0) -> list[Sent]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and len(self.sent) < count:
-            time.sleep(0.02)
-        return self.sent
+        return settled(lambda: self.sent, lambda sent: len(sent) >= count, timeout_s)
+
+    def _custom_send_request(self, request: Request) -> Response:
+        return json_response(self._custom_send(request.query.get("access_token", ""), request.json()))
 
     def _token(self, query: dict[str, str]) -> dict[str, Any]:
         with self._state.lock:
@@ -430,7 +331,7 @@ class WechatApiServer:
             return {"errcode": 40002, "errmsg": "invalid grant_type"}
         if query.get("appid") != self.app_id or query.get("secret") != self.secret:
             return {"errcode": 40125, "errmsg": "invalid appsecret"}
-        time.sleep(delay)
+        self.pause(delay)
         with self._state.lock:
             token = f"ACCESS_TOKEN_{len(self._state.tokens) + 1}_{secrets.token_hex(8)}"
             self._state.tokens.append(token)
@@ -454,15 +355,6 @@ class WechatApiServer:
                 return {"errcode": 45002, "errmsg": "content size out of limit"}
             self._state.sent.append(Sent(body["touser"], content, token))
         return {"errcode": 0, "errmsg": "ok"}
-
-    def __enter__(self) -> WechatApiServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(5)
 
 
 _ERRMSG = {

@@ -1,12 +1,9 @@
 """A protocol-level double of WeCom (企业微信) for the self-built app and 微信客服.
 
-`WecomSealer` signs and encrypts callbacks the way WeCom does, written from the protocol description with
-`cryptography` only (no wechatpy): key = base64(EncodingAESKey + "="), AES-256-CBC with IV = key[:16],
-plaintext = 16 random bytes + 4-byte big-endian length + message + receive id (the CorpID), PKCS#7 padded
-to 32-byte blocks, base64; msg_signature = sha1 of the sorted (token, timestamp, nonce, Encrypt). It is
-checked against the official WXBizMsgCrypt sample (OFFICIAL_VECTOR).
+`WecomSealer` signs and encrypts callbacks the way WeCom does, with the shared `PlatformCipher` (receive
+id = the CorpID).
 
-`QyapiServer` is a real local HTTP server answering like qyapi.weixin.qq.com: gettoken (counting fetches),
+`QyapiServer` is a local HTTP server answering like qyapi.weixin.qq.com: gettoken (counting fetches),
 message/send, kf/sync_msg over a per-account message log with a real cursor and has_more paging, kf/send_msg
 and kf/send_msg_on_event; any endpoint can be told to answer with an error code.
 
@@ -20,84 +17,18 @@ and kf/send_msg_on_event; any endpoint can be told to answer with an error code.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import os
 import secrets
-import struct
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-from xml.sax.saxutils import escape
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-BLOCK = 32
-
-
-@dataclass(frozen=True)
-class OfficialVector:
-    """The URL-verification sample shipped with WXBizMsgCrypt."""
-
-    token: str = "QDG6eK"
-    corp_id: str = "wx5823bf96d3bd56c7"
-    aes_key: str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-    msg_signature: str = "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3"
-    timestamp: str = "1409659589"
-    nonce: str = "263014780"
-    echostr: str = "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
-    echo_plain: str = "1616140317555161061"
-
-    def query(self) -> dict[str, str]:
-        return {
-            "msg_signature": self.msg_signature,
-            "timestamp": self.timestamp,
-            "nonce": self.nonce,
-            "echostr": self.echostr,
-        }
-
-
-OFFICIAL_VECTOR = OfficialVector()
-
-
-# --- crypto, as the platform does it ---------------------------------------------------------------
-
-
-def aes_key(encoding_aes_key: str) -> bytes:
-    key = base64.b64decode(encoding_aes_key + "=")
-    assert len(key) == 32
-    return key
-
-
-def signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode("utf-8")).hexdigest()
-
-
-def encrypt(message: str, encoding_aes_key: str, receive_id: str, random16: bytes | None = None) -> str:
-    key = aes_key(encoding_aes_key)
-    body = message.encode("utf-8")
-    plain = (random16 or os.urandom(16)) + struct.pack(">I", len(body)) + body + receive_id.encode("utf-8")
-    pad = BLOCK - len(plain) % BLOCK
-    plain += bytes([pad]) * pad
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
-    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
-
-
-def decrypt(encrypted: str, encoding_aes_key: str) -> tuple[str, str]:
-    """(message, receive id) of an encrypted text."""
-    key = aes_key(encoding_aes_key)
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
-    plain = decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize()
-    pad = plain[-1]
-    assert 1 <= pad <= BLOCK and plain.endswith(bytes([pad]) * pad), "bad PKCS#7 padding"
-    plain = plain[:-pad]
-    (length,) = struct.unpack(">I", plain[16:20])
-    return plain[20 : 20 + length].decode("utf-8"), plain[20 + length :].decode("utf-8")
+from support.http_double import LocalHttpServer, Request, Response, json_response
+from support.waiting import settled
+from support.wechat_crypto import PlatformCipher, xml_of
 
 
 @dataclass(frozen=True)
@@ -109,15 +40,19 @@ class WecomSealer:
     corp_id: str
     agent_id: int | None = None
 
+    def cipher(self, receive_id: str | None = None) -> PlatformCipher:
+        return PlatformCipher(self.token, self.aes_key, receive_id or self.corp_id)
+
     def verify_query(
         self, echo: str, *, timestamp: str | None = None, nonce: str | None = None
     ) -> dict[str, str]:
         """The query of a URL verification (GET) whose echostr decrypts to `echo`."""
         stamp = timestamp or str(int(time.time()))
         once = nonce or secrets.token_hex(5)
-        echostr = encrypt(echo, self.aes_key, self.corp_id)
+        cipher = self.cipher()
+        echostr = cipher.encrypt(echo)
         return {
-            "msg_signature": signature(self.token, stamp, once, echostr),
+            "msg_signature": cipher.sign(stamp, once, echostr),
             "timestamp": stamp,
             "nonce": once,
             "echostr": echostr,
@@ -134,57 +69,56 @@ class WecomSealer:
         """(query, body) of a message callback (POST) carrying `inner_xml`."""
         stamp = timestamp or str(int(time.time()))
         once = nonce or secrets.token_hex(5)
-        encrypted = encrypt(inner_xml, self.aes_key, receive_id or self.corp_id)
+        cipher = self.cipher(receive_id)
+        encrypted = cipher.encrypt(inner_xml)
         agent = f"<AgentID><![CDATA[{self.agent_id}]]></AgentID>" if self.agent_id is not None else ""
         body = (
             f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
             f"<Encrypt><![CDATA[{encrypted}]]></Encrypt>{agent}</xml>"
         )
-        query = {
-            "msg_signature": signature(self.token, stamp, once, encrypted),
-            "timestamp": stamp,
-            "nonce": once,
-        }
+        query = {"msg_signature": cipher.sign(stamp, once, encrypted), "timestamp": stamp, "nonce": once}
         return query, body.encode("utf-8")
 
 
 # --- callback payloads ------------------------------------------------------------------------------
 
 
-def _cdata(value: str) -> str:
-    return f"<![CDATA[{value}]]>"
+def _app_callback(corp_id: str, user: str, msg_type: str, agent_id: int, **fields: str | int) -> str:
+    return xml_of(
+        {
+            "ToUserName": corp_id,
+            "FromUserName": user,
+            "CreateTime": int(time.time()),
+            "MsgType": msg_type,
+            **fields,
+            "AgentID": agent_id,
+        }
+    )
 
 
 def text_message(corp_id: str, user: str, content: str, msg_id: int, agent_id: int) -> str:
-    return (
-        f"<xml><ToUserName>{_cdata(corp_id)}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{_cdata('text')}</MsgType>"
-        f"<Content>{_cdata(content)}</Content><MsgId>{msg_id}</MsgId><AgentID>{agent_id}</AgentID></xml>"
-    )
+    return _app_callback(corp_id, user, "text", agent_id, Content=content, MsgId=msg_id)
 
 
 def image_message(corp_id: str, user: str, msg_id: int, agent_id: int) -> str:
-    return (
-        f"<xml><ToUserName>{_cdata(corp_id)}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{_cdata('image')}</MsgType>"
-        f"<PicUrl>{_cdata('https://example.org/a.png')}</PicUrl><MediaId>{_cdata('media-1')}</MediaId>"
-        f"<MsgId>{msg_id}</MsgId><AgentID>{agent_id}</AgentID></xml>"
-    )
+    picture = {"PicUrl": "https://example.org/a.png", "MediaId": "media-1"}
+    return _app_callback(corp_id, user, "image", agent_id, **picture, MsgId=msg_id)
 
 
 def app_event(corp_id: str, user: str, event: str, agent_id: int) -> str:
-    return (
-        f"<xml><ToUserName>{_cdata(corp_id)}</ToUserName><FromUserName>{_cdata(user)}</FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{_cdata('event')}</MsgType>"
-        f"<Event>{_cdata(event)}</Event><AgentID>{agent_id}</AgentID></xml>"
-    )
+    return _app_callback(corp_id, user, "event", agent_id, Event=event)
 
 
 def kf_event_xml(corp_id: str, token: str, open_kfid: str) -> str:
-    return (
-        f"<xml><ToUserName>{_cdata(corp_id)}</ToUserName><CreateTime>{int(time.time())}</CreateTime>"
-        f"<MsgType>{_cdata('event')}</MsgType><Event>{_cdata('kf_msg_or_event')}</Event>"
-        f"<Token>{_cdata(token)}</Token><OpenKfId>{_cdata(escape(open_kfid))}</OpenKfId></xml>"
+    return xml_of(
+        {
+            "ToUserName": corp_id,
+            "CreateTime": int(time.time()),
+            "MsgType": "event",
+            "Event": "kf_msg_or_event",
+            "Token": token,
+            "OpenKfId": open_kfid,
+        }
     )
 
 
@@ -260,59 +194,21 @@ def _position(open_kfid: str, cursor: str) -> int | None:
         return None
 
 
-class QyapiServer:
+class QyapiServer(LocalHttpServer):
     """qyapi.weixin.qq.com, played on 127.0.0.1."""
 
     def __init__(self, corp_id: str, accepted_secrets: Iterable[str]) -> None:
+        super().__init__("fake-qyapi", not_found=self._serve)
         self._state = _State(corp_id, set(accepted_secrets))
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                self._serve({})
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw.decode("utf-8")) if raw else {}
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    self._reply({"errcode": 47001, "errmsg": "data format error"})
-                    return
-                self._serve(body)
-
-            def _serve(self, body: dict[str, Any]) -> None:
-                parts = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                self._reply(server._answer(parts.path, query, body))
-
-            def _reply(self, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-qyapi", daemon=True
-        )
+    def _serve(self, request: Request) -> Response:
+        try:
+            body = json.loads(request.body.decode("utf-8")) if request.body else {}
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return json_response({"errcode": 47001, "errmsg": "data format error"})
+        return json_response(self._answer(request.path, request.query, body))
 
     # --- what tests set up ---
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def fail(self, path: str, errcode: int, errmsg: str = "", *, times: int = 1, after: int = 0) -> None:
         """Of the next calls to /cgi-bin/<path>, `after` go through, then `times` answer with this error."""
@@ -346,73 +242,34 @@ class QyapiServer:
     ) -> tuple[str, str]:
         """A WeChat customer writes to a kf account: (the message's msgid, the callback Token)."""
         with self._state.lock:
-            msgid = self._next_id("msg")
-            self._state.kf_log[open_kfid].append(
-                {
-                    "msgid": msgid,
-                    "open_kfid": open_kfid,
-                    "external_userid": external_userid,
-                    "send_time": send_time or int(time.time()),
-                    "origin": 3,
-                    "msgtype": "text",
-                    "text": {"content": text},
-                }
-            )
-            return msgid, self._callback_token()
+            message = _kf_message(open_kfid, external_userid, 3, "text", text={"content": text})
+            return self._kf_append(open_kfid, message, send_time=send_time), self._callback_token()
 
     def customer_sends_picture(self, open_kfid: str, external_userid: str) -> tuple[str, str]:
         with self._state.lock:
-            msgid = self._next_id("msg")
-            self._state.kf_log[open_kfid].append(
-                {
-                    "msgid": msgid,
-                    "open_kfid": open_kfid,
-                    "external_userid": external_userid,
-                    "send_time": int(time.time()),
-                    "origin": 3,
-                    "msgtype": "image",
-                    "image": {"media_id": "media-1"},
-                }
-            )
-            return msgid, self._callback_token()
+            message = _kf_message(open_kfid, external_userid, 3, "image", image={"media_id": "media-1"})
+            return self._kf_append(open_kfid, message), self._callback_token()
 
     def customer_enters(self, open_kfid: str, external_userid: str) -> tuple[str, str]:
         """A customer opens the chat: an enter_session event with a welcome code; (the code, the Token)."""
         with self._state.lock:
             code = self._next_id("welcome")
             self._state.welcome_codes.add(code)
-            self._state.kf_log[open_kfid].append(
-                {
-                    "msgid": self._next_id("event"),
-                    "send_time": int(time.time()),
-                    "origin": 4,
-                    "msgtype": "event",
-                    "event": {
-                        "event_type": "enter_session",
-                        "open_kfid": open_kfid,
-                        "external_userid": external_userid,
-                        "scene": "",
-                        "welcome_code": code,
-                    },
-                }
-            )
+            event = {
+                "event_type": "enter_session",
+                "open_kfid": open_kfid,
+                "external_userid": external_userid,
+                "scene": "",
+                "welcome_code": code,
+            }
+            self._kf_append(open_kfid, {"origin": 4, "msgtype": "event", "event": event}, prefix="event")
             return code, self._callback_token()
 
     def servicer_says(self, open_kfid: str, external_userid: str, text: str) -> None:
         """A servicer answers from the WeCom app (origin 5): not the bot's to answer."""
         with self._state.lock:
-            self._state.kf_log[open_kfid].append(
-                {
-                    "msgid": self._next_id("msg"),
-                    "open_kfid": open_kfid,
-                    "external_userid": external_userid,
-                    "send_time": int(time.time()),
-                    "origin": 5,
-                    "servicer_userid": "zhangsan",
-                    "msgtype": "text",
-                    "text": {"content": text},
-                }
-            )
+            message = _kf_message(open_kfid, external_userid, 5, "text", text={"content": text})
+            self._kf_append(open_kfid, {**message, "servicer_userid": "zhangsan"})
 
     # --- what tests read ---
 
@@ -432,18 +289,21 @@ class QyapiServer:
 
     def wait_for(self, done: Callable[[Calls], bool], timeout_s: float = 20.0) -> Calls:
         """The calls once `done` holds for them (or when time is up, for the caller to assert on)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            calls = self.calls
-            if done(calls) or time.monotonic() > deadline:
-                return calls
-            time.sleep(0.02)
+        return settled(lambda: self.calls, done, timeout_s)
 
     # --- the platform ---
 
     def _next_id(self, prefix: str) -> str:
         self._state.sequence += 1
         return f"{prefix}{self._state.sequence:06d}{secrets.token_hex(3)}"
+
+    def _kf_append(
+        self, open_kfid: str, message: dict[str, Any], *, prefix: str = "msg", send_time: int | None = None
+    ) -> str:
+        msgid = self._next_id(prefix)
+        entry = {"msgid": msgid, "send_time": send_time or int(time.time()), **message}
+        self._state.kf_log[open_kfid].append(entry)
+        return msgid
 
     def _callback_token(self) -> str:
         token = "ENC" + secrets.token_urlsafe(24)
@@ -543,11 +403,14 @@ class QyapiServer:
         self._state.welcome_codes.discard(code)
         return {"errcode": 0, "errmsg": "ok", "msgid": self._next_id("welcome")}
 
-    def __enter__(self) -> QyapiServer:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+def _kf_message(
+    open_kfid: str, external_userid: str, origin: int, msgtype: str, **content: Any
+) -> dict[str, Any]:
+    return {
+        "open_kfid": open_kfid,
+        "external_userid": external_userid,
+        "origin": origin,
+        "msgtype": msgtype,
+        **content,
+    }

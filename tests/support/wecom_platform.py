@@ -1,93 +1,28 @@
 """The WeCom platform's side of the 智能机器人 (AI bot) callbacks, played for tests.
 
-`WecomCrypt` signs and encrypts exactly as WeCom's servers do (the WXBizMsgCrypt scheme), written here
-independently of the app's cipher with `cryptography`'s bare AES-CBC and a hand-made PKCS#7: key =
-base64(EncodingAESKey + "="), IV = key[:16], 32-byte padding blocks, plaintext = 16 random bytes +
-4-byte big-endian length + message + receive id. It is proven against the official test vector
-(`OFFICIAL`, from the WXBizMsgCrypt sample code).
-
-`WecomBotPlatform` calls a bot's callback URL the way WeCom does: the GET URL check with an encrypted
-echostr, and POSTs of `{"encrypt": …}` with msg_signature, timestamp and nonce, then opens the bot's
-encrypted JSON reply (checking its signature). Builders make real-shaped callbacks: text messages in
-groups and single chats, stream refreshes, events. The response_url of each message is the
-platform's (https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=…); point the bot's
-api_base_url at a RecordingServer to receive what is posted to it."""
+`WecomBotPlatform` calls a bot's callback URL the way WeCom does, sealing with the shared
+`PlatformCipher` (the AI bot's receive id is empty): the GET URL check with an encrypted echostr, and
+POSTs of `{"encrypt": …}` with msg_signature, timestamp and nonce, then opens the bot's encrypted JSON
+reply (checking its signature). Builders make real-shaped callbacks: text messages in groups and single
+chats, stream refreshes, events. The response_url of each message is the platform's
+(https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=…); point the bot's api_base_url at a
+RecordingServer to receive what is posted to it."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import secrets
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from support.wechat_crypto import PlatformCipher
 
 PLATFORM_ORIGIN = "https://qyapi.weixin.qq.com"
 RESPONSE_PATH = "/cgi-bin/aibot/response"
-
-
-@dataclass(frozen=True)
-class TestVector:
-    token: str
-    receive_id: str
-    aes_key: str
-    msg_signature: str
-    timestamp: str
-    nonce: str
-    echostr: str
-    echo_plain: str
-
-
-# The URL-verification example of WeCom's WXBizMsgCrypt sample (echostr URL-decoded).
-OFFICIAL = TestVector(
-    token="QDG6eK",
-    receive_id="wx5823bf96d3bd56c7",
-    aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
-    msg_signature="5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
-    timestamp="1409659589",
-    nonce="263014780",
-    echostr="P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==",
-    echo_plain="1616140317555161061",
-)
-
-
-class WecomCrypt:
-    """WeCom's message cipher for one token, EncodingAESKey and receive id."""
-
-    block = 32
-
-    def __init__(self, token: str, encoding_aes_key: str, receive_id: str = "") -> None:
-        self.token = token
-        self.key = base64.b64decode(encoding_aes_key + "=")
-        assert len(self.key) == 32
-        self.receive_id = receive_id.encode()
-
-    def signature(self, timestamp: str, nonce: str, encrypted: str) -> str:
-        return hashlib.sha1("".join(sorted([self.token, timestamp, nonce, encrypted])).encode()).hexdigest()
-
-    def encrypt(self, message: bytes, random_prefix: bytes | None = None) -> str:
-        prefix = random_prefix if random_prefix is not None else os.urandom(16)
-        plain = prefix + struct.pack(">I", len(message)) + message + self.receive_id
-        pad = self.block - len(plain) % self.block
-        plain += bytes([pad]) * pad
-        encryptor = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).encryptor()
-        return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
-
-    def decrypt(self, encrypted: str) -> tuple[bytes, bytes]:
-        """(message, receive id) inside `encrypted`."""
-        decryptor = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).decryptor()
-        plain = decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize()
-        pad = plain[-1]
-        assert 1 <= pad <= self.block and plain.endswith(bytes([pad]) * pad), "bad PKCS#7 padding"
-        content = plain[16:-pad]
-        (length,) = struct.unpack(">I", content[:4])
-        return content[4 : 4 + length], content[4 + length :]
 
 
 class HttpClient(Protocol):
@@ -110,16 +45,16 @@ class WecomBotPlatform:
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
-        self.crypt = WecomCrypt(self.token, self.aes_key, "")  # the AI bot's receive id is empty
+        self.cipher = PlatformCipher(self.token, self.aes_key)
 
     # --- requests ------------------------------------------------------------------------------------
 
     def verify_url(self, echo_plain: str = "4431685372198472346", **override: str) -> Any:
         """The GET WeCom sends when the admin saves the callback URL."""
-        echostr = self.crypt.encrypt(echo_plain.encode())
+        echostr = self.cipher.encrypt(echo_plain)
         timestamp, nonce = str(int(self.clock())), secrets.token_hex(5)
         params = {
-            "msg_signature": self.crypt.signature(timestamp, nonce, echostr),
+            "msg_signature": self.cipher.sign(timestamp, nonce, echostr),
             "timestamp": timestamp,
             "nonce": nonce,
             "echostr": echostr,
@@ -136,11 +71,11 @@ class WecomBotPlatform:
         body: bytes | None = None,
     ) -> Any:
         """One callback, signed and encrypted; `signature` or `body` replace the real ones."""
-        encrypted = self.crypt.encrypt(json.dumps(payload, ensure_ascii=False).encode())
+        encrypted = self.cipher.encrypt(json.dumps(payload, ensure_ascii=False))
         timestamp = timestamp or str(int(self.clock()))
         nonce = nonce or secrets.token_hex(5)
         params = {
-            "msg_signature": signature or self.crypt.signature(timestamp, nonce, encrypted),
+            "msg_signature": signature or self.cipher.sign(timestamp, nonce, encrypted),
             "timestamp": timestamp,
             "nonce": nonce,
         }
@@ -156,10 +91,10 @@ class WecomBotPlatform:
             return None
         envelope = json.loads(response.content)
         assert set(envelope) == {"encrypt", "msgsignature", "timestamp", "nonce"}, envelope
-        expected = self.crypt.signature(str(envelope["timestamp"]), envelope["nonce"], envelope["encrypt"])
+        expected = self.cipher.sign(str(envelope["timestamp"]), envelope["nonce"], envelope["encrypt"])
         assert envelope["msgsignature"] == expected, "reply signature does not match"
-        message, receive_id = self.crypt.decrypt(envelope["encrypt"])
-        assert receive_id == b""
+        message, receive_id = self.cipher.decrypt(envelope["encrypt"])
+        assert receive_id == ""
         reply: dict[str, Any] = json.loads(message)
         return reply
 

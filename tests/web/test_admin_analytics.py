@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
-from web.conftest import services_of, web_settings
+from support.web_app import services_of, web_settings
 from web.console_support import add_account, chat_user_asks_for_person, logged_in
 
 from bot.store.models import MessageRow
@@ -71,7 +71,7 @@ def vote(client: TestClient, session: dict[str, str], message_id: int, value: in
 
 
 def conversation_of(app: FastAPI, session: dict[str, str]) -> int:
-    found = services_of(app).store.find_conversation("webchat", session["session_id"], session["session_id"])
+    found = services_of(app).store.conversations.find("webchat", session["session_id"], session["session_id"])
     assert found is not None
     return found.id
 
@@ -183,4 +183,4 @@ def test_staff_are_refused_and_anonymous_callers_sent_to_login(app: FastAPI, cli
     logged_in(client, "alice")
     refused = client.get("/admin/analytics")
     assert refused.status_code == 403 and "机密问题-analytics" not in refused.text
-    assert services_of(app).store.open_handoff_for(conversation_id) is not None
+    assert services_of(app).store.handoffs.active_for(conversation_id) is not None

@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from support.processes import ROOT
-from web.conftest import services_of, web_settings
-from web.console_support import add_account, logged_in
+from support.web_app import services_of, web_settings
+from web.console_support import add_account, faq_draft, logged_in
 
 from bot.service.kb_holder import KnowledgeBaseHolder
 from bot.service.kb_jobs import LOCK_FILE, STATUS_FILE, JobLock, JobStatus
@@ -113,7 +113,7 @@ def test_upload_build_measures_and_activates_a_version_that_is_not_worse(
         assert f"{measured[int(version)]['hit@5']:.3f}" in row
     assert f"{measured[1]['hit@5'] - measured[2]['hit@5']:+.3f}" in rows["1"]  # against the active v2
 
-    audit = [e.action for e in services_of(admin_app).store.audit_log()]
+    audit = [e.action for e in services_of(admin_app).store.staff.audit_log()]
     assert "kb_build_start" in audit and "kb_build_done" in audit
 
 
@@ -183,12 +183,12 @@ def test_approved_faq_drafts_go_into_the_next_build(
 ) -> None:
     client, csrf = admin
     store = services_of(admin_app).store
-    approved = store.add_faq_draft(NEW_QUESTION, NEW_ANSWER, "热线服务规范", "staff:amy", None)
-    store.review_faq_draft(approved, "approved", NEW_QUESTION, NEW_ANSWER, "热线服务规范")
-    rejected = store.add_faq_draft(
-        "被驳回的问题是什么", "不应出现在知识库里的答案。", None, "staff:amy", None
+    approved = faq_draft(admin_app, NEW_QUESTION, NEW_ANSWER)
+    store.admin.review_faq_draft(approved, "approved", NEW_QUESTION, NEW_ANSWER, "热线服务规范")
+    rejected = faq_draft(admin_app, "被驳回的问题是什么", "不应出现在知识库里的答案。")
+    store.admin.review_faq_draft(
+        rejected, "rejected", "被驳回的问题是什么", "不应出现在知识库里的答案。", None
     )
-    store.review_faq_draft(rejected, "rejected", "被驳回的问题是什么", "不应出现在知识库里的答案。", None)
     assert "已批准 FAQ 草稿：1" in client.get("/admin/kb").text
 
     response = client.post(

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from support.web_app import services_of
 from typer.testing import CliRunner
-from web.conftest import services_of
 from web.console_support import PASSWORD, add_account, hidden, logged_in, login
 
 from bot.cli import app as cli
@@ -28,7 +28,7 @@ def test_login_sets_a_signed_http_only_session_and_opens_the_console(
     assert "Secure" not in cookie  # plain http in the test; https requests get Secure
     page = client.get("/console")
     assert page.status_code == 200 and "alice" in page.text and "待处理会话" in page.text
-    assert [e.action for e in services_of(app).store.audit_log()][:1] == ["login"]
+    assert [e.action for e in services_of(app).store.staff.audit_log()][:1] == ["login"]
 
 
 def test_session_cookie_is_secure_over_https(app: FastAPI, settings: Settings) -> None:
@@ -58,7 +58,7 @@ def test_five_failures_lock_the_account_with_a_clear_message(app: FastAPI, clien
     still = login(client, "alice")  # the right password does not help while locked
     assert still.status_code == 429 and "账号已锁定" in still.text
     store = services_of(app).store
-    record = store.staff("alice")
+    record = store.staff.get("alice")
     assert record is not None and record.locked_until is not None
     assert record.locked_until > utcnow() + timedelta(minutes=14)
 
@@ -76,7 +76,7 @@ def test_forged_or_tampered_session_cookie_is_not_a_login(app: FastAPI, client: 
 
 
 def _record(app: FastAPI, username: str) -> StaffRecord:
-    record = services_of(app).store.staff(username)
+    record = services_of(app).store.staff.get(username)
     assert record is not None
     return record
 
@@ -85,7 +85,7 @@ def test_password_change_ends_existing_sessions(app: FastAPI, client: TestClient
     add_account(app, "alice")
     logged_in(client, "alice")
     assert client.get("/console").status_code == 200
-    services_of(app).store.set_staff_password("alice", "$argon2id$v=19$m=65536,t=3,p=4$new$hash")
+    services_of(app).store.staff.set_password("alice", "$argon2id$v=19$m=65536,t=3,p=4$new$hash")
     assert client.get("/console", follow_redirects=False).status_code == 303
 
 

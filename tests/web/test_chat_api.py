@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from support.processes import free_port
-from web.conftest import LiveServer, services_of
+from support.web_app import LiveServer, services_of
 
 from bot.channels.webchat import CHANNEL, ChatSignals
 from bot.messages import Reply
@@ -40,7 +40,7 @@ def ask(client: TestClient | httpx.Client, session: dict[str, str], text: str, *
 
 
 def conversation(app: FastAPI, session: dict[str, str]) -> ConversationRecord:
-    found = services_of(app).store.find_conversation(CHANNEL, session["session_id"], session["session_id"])
+    found = services_of(app).store.conversations.find(CHANNEL, session["session_id"], session["session_id"])
     assert found is not None
     return found
 
@@ -55,7 +55,7 @@ def test_question_gets_an_answer_with_citations(client: TestClient, app: FastAPI
     assert reply["mode"] in ("faq", "extractive", "llm")
     assert any(c["label"].startswith("《") and c["clause"] for c in reply["citations"])
     assert {"label", "source", "clause", "standard"} <= set(reply["citations"][0])
-    transcript = services_of(app).store.transcript(conversation(app, session).id)
+    transcript = services_of(app).store.conversations.transcript(conversation(app, session).id)
     assert [(m.id, m.direction) for m in transcript] == [
         (body["message_id"], "in"),
         (reply["message_id"], "out"),
@@ -77,7 +77,7 @@ def test_handoff_button_escalates_and_the_conversation_waits(client: TestClient,
     assert reply["escalated"] and reply["author"] == "system" and "工作人员" in reply["text"]
     record = conversation(app, session)
     assert record.state == "waiting"
-    handoff = services_of(app).store.open_handoff_for(record.id)
+    handoff = services_of(app).store.handoffs.active_for(record.id)
     assert handoff is not None and handoff.reason == "button"
     # inside staff hours (round the clock in these tests) the bot no longer answers: one notice, then quiet
     waiting = ask(client, session, "企业标准要公开吗").json()["reply"]
@@ -102,7 +102,7 @@ def test_thumbs_down_is_recorded_and_hands_over(client: TestClient, app: FastAPI
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] and body["reply"]["escalated"]
-    handoff = services_of(app).store.open_handoff_for(conversation(app, session).id)
+    handoff = services_of(app).store.handoffs.active_for(conversation(app, session).id)
     assert handoff is not None and handoff.reason == "thumbs_down"
 
 
@@ -137,7 +137,7 @@ def test_double_submitted_message_is_answered_once(client: TestClient, app: Fast
     assert not first["duplicate"] and again["duplicate"]
     assert again["message_id"] == first["message_id"]
     assert again["reply"]["message_id"] == first["reply"]["message_id"]
-    transcript = services_of(app).store.transcript(conversation(app, session).id)
+    transcript = services_of(app).store.conversations.transcript(conversation(app, session).id)
     assert [m.direction for m in transcript] == ["in", "out"]
 
 
@@ -150,7 +150,9 @@ def test_concurrent_double_submit_is_one_message_and_one_answer(live_server: Liv
             )
     assert [r.status_code for r in responses] == [200, 200]
     assert sorted(r.json()["duplicate"] for r in responses) == [False, True]
-    transcript = services_of(live_server.app).store.transcript(conversation(live_server.app, session).id)
+    transcript = services_of(live_server.app).store.conversations.transcript(
+        conversation(live_server.app, session).id
+    )
     assert [m.direction for m in transcript] == ["in", "out"]
 
 
@@ -174,7 +176,7 @@ def test_oversized_message_is_a_clear_413(client: TestClient, app: FastAPI) -> N
     assert response.status_code == 413
     assert "太长" in response.json()["error"] and str(limit) in response.json()["error"]
     assert (
-        services_of(app).store.find_conversation(CHANNEL, session["session_id"], session["session_id"])
+        services_of(app).store.conversations.find(CHANNEL, session["session_id"], session["session_id"])
         is None
     )
     assert ask(client, session, "标" * limit).status_code == 200
@@ -249,7 +251,7 @@ def send_staff_reply(app: FastAPI, session: dict[str, str], text: str) -> int:
     """What the staff console does: store the reply and hand it to the outbox."""
     parts = services_of(app)
     record = conversation(app, session)
-    stored = parts.store.record_outbound(record.id, text, author="staff:li")
+    stored = parts.store.conversations.record_outbound(record.id, text, author="staff:li")
     parts.outbox.enqueue(Reply(CHANNEL, session["session_id"], text, "staff", message_id=stored.id))
     return stored.id
 

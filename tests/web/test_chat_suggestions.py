@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web.conftest import LiveServer, services_of
+from support.web_app import LiveServer, services_of
 from web.test_chat_api import ask, conversation, new_session, read_events
 
 import prompts
@@ -60,7 +60,9 @@ def test_a_close_question_offers_faq_questions_and_2_answers_the_second(
     assert faq_answer(second)[:30] in picked["text"]
     assert picked["suggestions"] == []
     store = services_of(app).store
-    transcript = store.with_suggestions(store.transcript(conversation(app, session).id))
+    transcript = store.conversations.with_suggestions(
+        store.conversations.transcript(conversation(app, session).id)
+    )
     assert [m.suggestions for m in transcript if m.direction == "out"] == [tuple(reply["suggestions"]), ()]
 
 
@@ -85,7 +87,7 @@ def test_an_offer_keeps_the_low_confidence_streak_as_it_was(client: TestClient, 
     ask(client, session, "团体标准是强制执行的吗")
     record = conversation(app, session)
     store = services_of(app).store
-    store.set_low_confidence_streak(record.id, 1)  # one low-confidence answer before
+    store.conversations.set_low_confidence_streak(record.id, 1)  # one low-confidence answer before
     offered(client, session)
     after = conversation(app, session)
     assert (after.low_confidence_streak, after.state) == (1, "bot")  # not a second failure: no handoff

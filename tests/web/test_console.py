@@ -4,15 +4,20 @@ escaping — with the real dispatcher, outbox, web chat channel and knowledge ba
 from __future__ import annotations
 
 import html
-import time
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web.conftest import services_of
-from web.console_support import add_account, chat_user_asks_for_person, hidden, history, logged_in
-
-from bot.store import DeliveryRecord
+from support.web_app import services_of
+from web.console_support import (
+    add_account,
+    chat_user_asks_for_person,
+    hidden,
+    history,
+    logged_in,
+    staff_delivery,
+)
 
 
 def page(client: TestClient, conversation_id: int) -> str:
@@ -29,24 +34,19 @@ def post(client: TestClient, conversation_id: int, action: str, token: str, **da
     )
 
 
+@pytest.fixture
+def token(app: FastAPI, client: TestClient) -> str:
+    """Staff member alice, logged in on the client: the session's CSRF token."""
+    add_account(app, "alice")
+    return logged_in(client, "alice")
+
+
 def staff_messages(client: TestClient, session: dict[str, str]) -> list[dict[str, Any]]:
     return [m for m in history(client, session) if m["author"] == "staff"]
 
 
-def delivered(app: FastAPI, message_id: int) -> DeliveryRecord:
-    """The message's one outbox entry once the outbox has sent it (enqueue returns the existing one)."""
-    store = services_of(app).store
-    deadline = time.monotonic() + 10
-    while True:
-        delivery = store.enqueue_delivery(message_id, "webchat", "-", "-", "staff")
-        if delivery.state == "sent" or time.monotonic() > deadline:
-            return delivery
-        time.sleep(0.05)
-
-
+@pytest.mark.usefixtures("token")
 def test_queue_shows_waiting_conversations_and_its_json_refreshes(app: FastAPI, client: TestClient) -> None:
-    add_account(app, "alice")
-    logged_in(client, "alice")
     empty = client.get("/console/api/queue", headers={"Accept": "application/json"})
     assert empty.status_code == 200 and empty.json() == {"items": []}
     session, conversation_id = chat_user_asks_for_person(client)
@@ -60,21 +60,19 @@ def test_queue_shows_waiting_conversations_and_its_json_refreshes(app: FastAPI, 
     assert "转人工" in item["reason"] and item["waiting"] == "不到 1 分钟"
 
 
+@pytest.mark.usefixtures("token")
 def test_search_finds_a_conversation_by_message_text(app: FastAPI, client: TestClient) -> None:
-    add_account(app, "alice")
-    logged_in(client, "alice")
     _, conversation_id = chat_user_asks_for_person(client, "团体标准由谁制定？")
     found = client.get("/console", params={"q": "团体标准"}).text
     assert "搜索结果" in found and f'/console/conversations/{conversation_id}"' in found
     assert "没有找到匹配的会话" in client.get("/console", params={"q": "不存在的内容xyz"}).text
 
 
+@pytest.mark.usefixtures("token")
 def test_transcript_shows_bot_answers_with_citations_and_confidence(app: FastAPI, client: TestClient) -> None:
-    add_account(app, "alice")
-    logged_in(client, "alice")
     _, conversation_id = chat_user_asks_for_person(client)
     text = page(client, conversation_id)
-    transcript = services_of(app).store.transcript(conversation_id)
+    transcript = services_of(app).store.conversations.transcript(conversation_id)
     answer = next(m for m in transcript if m.author == "bot" and m.citations)
     assert "企业标准需要公开吗？" in text
     assert html.escape(answer.citations[0].label, quote=False) in text
@@ -85,10 +83,8 @@ def test_transcript_shows_bot_answers_with_citations_and_confidence(app: FastAPI
 
 
 def test_staff_reply_reaches_the_chat_user_once_even_when_posted_twice(
-    app: FastAPI, client: TestClient
+    app: FastAPI, client: TestClient, token: str
 ) -> None:
-    add_account(app, "alice")
-    token = logged_in(client, "alice")
     session, conversation_id = chat_user_asks_for_person(client)
     form_token = hidden(page(client, conversation_id), "form_token")
     reply = {"text": "您好，企业标准需要在公共服务平台上自我声明公开。", "form_token": form_token}
@@ -98,30 +94,29 @@ def test_staff_reply_reaches_the_chat_user_once_even_when_posted_twice(
     assert second.status_code == 303 and second.headers["location"].endswith("done=reply_repeat")
     mine = staff_messages(client, session)
     assert [m["text"] for m in mine] == [reply["text"]]
-    delivery = delivered(app, mine[0]["message_id"])
+    delivery = staff_delivery(app, mine[0]["message_id"])
     assert delivery.state == "sent" and delivery.kind == "staff" and delivery.chat_id == session["session_id"]
     store = services_of(app).store
-    handoff = store.open_handoff_for(conversation_id)
+    handoff = store.handoffs.active_for(conversation_id)
     assert handoff is not None and handoff.state == "claimed" and handoff.staff == "alice"  # reply claims
     assert handoff.first_reply_at is not None
     assert "回复已发送" in client.get(first.headers["location"]).text
     # a fresh form (new token) sends a second reply
     again = post(client, conversation_id, "reply", token, text="还有问题吗？", form_token="another-token-123")
     assert again.status_code == 303 and len(staff_messages(client, session)) == 2
-    assert [e.action for e in store.audit_log()][:2] == ["reply", "reply"]
+    assert [e.action for e in store.staff.audit_log()][:2] == ["reply", "reply"]
 
 
 def test_resolve_returns_the_conversation_to_the_bot_and_tells_the_user(
-    app: FastAPI, client: TestClient
+    app: FastAPI, client: TestClient, token: str
 ) -> None:
-    add_account(app, "alice")
-    token = logged_in(client, "alice")
     session, conversation_id = chat_user_asks_for_person(client)
     resolved = post(client, conversation_id, "resolve", token)
     assert resolved.status_code == 303 and resolved.headers["location"].endswith("done=resolved")
     store = services_of(app).store
     assert (
-        store.conversation(conversation_id).state == "bot" and store.open_handoff_for(conversation_id) is None
+        store.conversations.get(conversation_id).state == "bot"
+        and store.handoffs.active_for(conversation_id) is None
     )
     notice = history(client, session)[-1]
     assert notice["author"] == "system" and "咨询助手继续为您解答" in notice["text"]
@@ -133,9 +128,9 @@ def test_resolve_returns_the_conversation_to_the_bot_and_tells_the_user(
     assert again.status_code == 409 and "已经解决" in again.text
 
 
-def test_reply_after_resolve_is_refused_and_nothing_is_sent(app: FastAPI, client: TestClient) -> None:
-    add_account(app, "alice")
-    token = logged_in(client, "alice")
+def test_reply_after_resolve_is_refused_and_nothing_is_sent(
+    app: FastAPI, client: TestClient, token: str
+) -> None:
     session, conversation_id = chat_user_asks_for_person(client)
     form_token = hidden(page(client, conversation_id), "form_token")  # the page was open before resolving
     assert post(client, conversation_id, "resolve", token).status_code == 303
@@ -174,34 +169,30 @@ def test_claim_conflicts_release_and_empty_replies(app: FastAPI, client: TestCli
     client.cookies.clear()
     client.cookies.update(alice_cookies)
     assert post(client, conversation_id, "release", alice_token).headers["location"].endswith("done=released")
-    handoff = services_of(app).store.open_handoff_for(conversation_id)
+    handoff = services_of(app).store.handoffs.active_for(conversation_id)
     assert handoff is not None and handoff.state == "open" and handoff.staff is None
-    assert services_of(app).store.conversation(conversation_id).state == "waiting"
-    actions = [e.action for e in services_of(app).store.audit_log()]
+    assert services_of(app).store.conversations.get(conversation_id).state == "waiting"
+    actions = [e.action for e in services_of(app).store.staff.audit_log()]
     assert "claim" in actions and "release" in actions
 
 
-def test_claiming_a_bot_conversation_takes_it_over(app: FastAPI, client: TestClient) -> None:
-    add_account(app, "alice")
-    token = logged_in(client, "alice")
+def test_claiming_a_bot_conversation_takes_it_over(app: FastAPI, client: TestClient, token: str) -> None:
     session: dict[str, str] = client.post("/api/chat/sessions").json()
     client.post("/api/chat/messages", json={**session, "text": "企业标准需要公开吗？"})
     store = services_of(app).store
-    conversation = store.find_conversation("webchat", session["session_id"], session["session_id"])
+    conversation = store.conversations.find("webchat", session["session_id"], session["session_id"])
     assert conversation is not None and conversation.state == "bot"
     refused = post(client, conversation.id, "reply", token, text="你好", form_token="early-token-123")
     assert refused.status_code == 409 and staff_messages(client, session) == []
     assert post(client, conversation.id, "claim", token).status_code == 303
-    handoff = store.open_handoff_for(conversation.id)
+    handoff = store.handoffs.active_for(conversation.id)
     assert handoff is not None and handoff.state == "claimed" and handoff.reason == "staff_takeover"
     assert "工作人员主动接手" in client.get("/console/api/queue").json()["items"][0]["reason"]
 
 
 def test_save_as_faq_creates_a_draft_from_the_question_and_the_staff_reply(
-    app: FastAPI, client: TestClient
+    app: FastAPI, client: TestClient, token: str
 ) -> None:
-    add_account(app, "alice")
-    token = logged_in(client, "alice")
     session, conversation_id = chat_user_asks_for_person(client, "团体标准可以收费吗？")
     answer = "团体标准是否收费由制定团体自行决定。"
     post(client, conversation_id, "reply", token, text=answer, form_token="reply-token-123")
@@ -212,7 +203,7 @@ def test_save_as_faq_creates_a_draft_from_the_question_and_the_staff_reply(
     saved = post(client, conversation_id, "faq", token, **faq)
     repeated = post(client, conversation_id, "faq", token, **faq)
     assert saved.status_code == 200 and "已存为 FAQ 草稿" in saved.text and repeated.status_code == 200
-    drafts = services_of(app).store.faq_drafts()
+    drafts = services_of(app).store.admin.faq_drafts()
     assert [(d.question, d.answer, d.author, d.conversation_id) for d in drafts] == [
         ("团体标准可以收费吗？", answer, "staff:alice", conversation_id)
     ]
@@ -221,12 +212,12 @@ def test_save_as_faq_creates_a_draft_from_the_question_and_the_staff_reply(
         client, conversation_id, "faq", token, message_id=str(bot_reply["message_id"]), form_token="x" * 10
     )
     assert wrong.status_code == 404 and "找不到这条人工回复" in wrong.text
-    assert "save_faq" in [e.action for e in services_of(app).store.audit_log()]
+    assert "save_faq" in [e.action for e in services_of(app).store.staff.audit_log()]
 
 
-def test_html_in_user_messages_is_escaped_in_the_console(app: FastAPI, client: TestClient) -> None:
-    add_account(app, "alice")
-    token = logged_in(client, "alice")
+def test_html_in_user_messages_is_escaped_in_the_console(
+    app: FastAPI, client: TestClient, token: str
+) -> None:
     attack = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     session, conversation_id = chat_user_asks_for_person(client, f"企业标准{attack}需要公开吗？")
     post(client, conversation_id, "reply", token, text=f"回复{attack}", form_token="reply-token-123")
@@ -238,9 +229,7 @@ def test_html_in_user_messages_is_escaped_in_the_console(app: FastAPI, client: T
     assert client.get("/console/api/queue").json()["items"][0]["user"] == session["session_id"]
 
 
-def test_missing_conversation_is_a_clear_404(app: FastAPI, client: TestClient) -> None:
-    add_account(app, "alice")
-    token = logged_in(client, "alice")
+def test_missing_conversation_is_a_clear_404(app: FastAPI, client: TestClient, token: str) -> None:
     assert client.get("/console/conversations/999").status_code == 404
     missing = post(client, 999, "claim", token)
     assert missing.status_code == 404 and "找不到该会话" in missing.text

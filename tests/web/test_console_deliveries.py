@@ -3,26 +3,12 @@ the queue page — and can be sent again once the cause is fixed."""
 
 from __future__ import annotations
 
-import time
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web.conftest import services_of
-from web.console_support import add_account, chat_user_asks_for_person, logged_in
-
-from bot.store import DeliveryRecord
+from support.web_app import services_of
+from web.console_support import add_account, chat_user_asks_for_person, logged_in, staff_delivery
 
 REASON = "超出 48 小时回复时限（45015）/ outside the 48-hour reply window"
-
-
-def sent(app: FastAPI, message_id: int) -> DeliveryRecord:
-    store = services_of(app).store
-    deadline = time.monotonic() + 10
-    while True:
-        delivery = store.deliveries_of(store.conversation_of_message(message_id))[message_id]
-        if delivery.state == "sent" or time.monotonic() > deadline:
-            return delivery
-        time.sleep(0.05)
 
 
 def test_a_failed_delivery_is_shown_listed_and_sent_again(app: FastAPI, client: TestClient) -> None:
@@ -37,12 +23,12 @@ def test_a_failed_delivery_is_shown_listed_and_sent_again(app: FastAPI, client: 
         headers={"X-Requested-With": "test"},
     )
     message_id = int(replied.json()["message_id"])
-    delivery = sent(app, message_id)
+    delivery = staff_delivery(app, message_id)
     assert delivery.state == "sent"
     page = client.get(f"/console/conversations/{conversation_id}").text
     assert f'data-delivery="{message_id}"' in page and "已送达渠道" in page
 
-    store.mark_failed(delivery.id, REASON)  # as the outbox does when the platform refuses for good
+    store.deliveries.mark_failed(delivery.id, REASON)  # as the outbox does when the platform refuses for good
 
     page = client.get(f"/console/conversations/{conversation_id}").text
     assert "投递失败" in page and REASON in page
@@ -60,12 +46,12 @@ def test_a_failed_delivery_is_shown_listed_and_sent_again(app: FastAPI, client: 
 
     retried = client.post(f"/console/deliveries/{delivery.id}/retry", data={"csrf_token": csrf})
     assert retried.status_code == 200 and "已重新排队发送" in retried.text
-    assert sent(app, message_id).state == "sent"
+    assert staff_delivery(app, message_id).state == "sent"
     assert 'id="failed-deliveries"' not in client.get("/console").text
     again = client.post(f"/console/deliveries/{delivery.id}/retry", data={"csrf_token": csrf})
     assert again.status_code == 409 and "没有投递失败" in again.text
     assert client.post("/console/deliveries/99999/retry", data={"csrf_token": csrf}).status_code == 404
-    assert "delivery_retry" in [e.action for e in store.audit_log()]
+    assert "delivery_retry" in [e.action for e in store.staff.audit_log()]
 
 
 def test_retrying_needs_a_login_and_the_csrf_token(app: FastAPI, client: TestClient) -> None:

@@ -3,7 +3,6 @@ posted to both at once (a double-click landing on two workers) does its work onc
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,11 +10,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from support.races import together
-from web.conftest import services_of
-from web.console_support import add_account, chat_user_asks_for_person, hidden, history, logged_in
+from support.web_app import services_of
+from web.console_support import (
+    add_account,
+    chat_user_asks_for_person,
+    hidden,
+    history,
+    logged_in,
+    staff_delivery,
+)
 
 from bot.service.kb_holder import KnowledgeBaseHolder
-from bot.store import DeliveryRecord
 from bot.web.app import create_app
 from config.settings import Settings
 
@@ -49,19 +54,6 @@ def workers(settings: Settings, holder: KnowledgeBaseHolder) -> Iterator[list[Wo
         ]
 
 
-def sent_once(app: FastAPI, message_id: int) -> DeliveryRecord:
-    """The message's one outbox entry once a worker's outbox has sent it."""
-    store = services_of(app).store
-    deadline = time.monotonic() + 10
-    while True:
-        delivery = store.enqueue_delivery(
-            message_id, "webchat", "-", "-", "staff"
-        )  # returns the existing one
-        if delivery.state == "sent" or time.monotonic() > deadline:
-            return delivery
-        time.sleep(0.05)
-
-
 def test_a_reply_form_posted_to_two_workers_reaches_the_user_once(workers: list[Worker]) -> None:
     session, conversation_id = chat_user_asks_for_person(workers[0].client)
     page = workers[0].client.get(f"/console/conversations/{conversation_id}").text
@@ -76,10 +68,10 @@ def test_a_reply_form_posted_to_two_workers_reaches_the_user_once(workers: list[
     ]
     staff = [m for m in history(workers[1].client, session) if m["author"] == "staff"]
     assert [m["text"] for m in staff] == [ANSWER]
-    delivery = sent_once(workers[1].app, staff[0]["message_id"])
+    delivery = staff_delivery(workers[1].app, staff[0]["message_id"])
     assert (delivery.state, delivery.attempts, delivery.chat_id) == ("sent", 1, session["session_id"])
     store = services_of(workers[0].app).store
-    assert [e.action for e in store.audit_log()].count("reply") == 1
+    assert [e.action for e in store.staff.audit_log()].count("reply") == 1
 
 
 def test_an_faq_form_posted_to_two_workers_saves_one_draft(workers: list[Worker]) -> None:
@@ -93,7 +85,7 @@ def test_an_faq_form_posted_to_two_workers_saves_one_draft(workers: list[Worker]
     responses = together(2, lambda i: workers[i].post(conversation_id, "faq", **faq))
 
     assert [r.status_code for r in responses] == [200, 200]
-    drafts = services_of(workers[1].app).store.faq_drafts()
+    drafts = services_of(workers[1].app).store.admin.faq_drafts()
     assert [(d.question, d.answer, d.conversation_id) for d in drafts] == [
         ("团体标准可以收费吗？", ANSWER, conversation_id)
     ]

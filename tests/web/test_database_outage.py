@@ -9,8 +9,7 @@ database directly, so they can queue a reply while this server cannot see the da
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,8 @@ import pytest
 from sqlalchemy import make_url
 from support.store_fixtures import PostgresServer
 from support.tcp_proxy import TcpProxy
-from web.conftest import ALWAYS_OPEN, SECRET, LiveServer, services_of
+from support.waiting import wait_until
+from support.web_app import ALWAYS_OPEN, SECRET, LiveServer, services_of
 from web.test_chat_api import ask, new_session, read_events
 
 from bot.channels.webchat import CHANNEL
@@ -65,13 +65,6 @@ def settings(kb_dir: Path, database: ProxiedDatabase, monkeypatch: pytest.Monkey
     return Settings(data_dir=kb_dir, web={"secret_key": SECRET}, handoff=ALWAYS_OPEN)
 
 
-def wait_until(what: str, done: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not done():
-        assert time.monotonic() < deadline, f"gave up waiting: {what}"
-        time.sleep(0.1)
-
-
 def outbox_failures(caplog: pytest.LogCaptureFixture) -> int:
     failed = "stdbot-outbox: round failed"
     return sum(1 for r in caplog.records if r.name == "bot.service.worker" and r.message == failed)
@@ -98,18 +91,20 @@ def _traffic_through_an_outage(
     app = services_of(live_server.app)
     timeout = httpx.Timeout(REQUEST_BOUND_S)
     with httpx.Client(base_url=live_server.url, timeout=timeout) as http:
-        wait_until("the server is ready", lambda: http.get("/readyz").status_code == 200)
+        wait_until(lambda: http.get("/readyz").status_code == 200, WAIT_S, "the server is ready")
         session = new_session(http)
         answered = ask(http, session, "企业标准需要公开吗？")
         assert answered.status_code == 200 and answered.json()["reply"]["citations"]
         handed = http.post("/api/chat/handoff", json=session)
         assert handed.status_code == 200
-        conversation = staff.find_conversation(CHANNEL, session["session_id"], session["session_id"])
+        conversation = staff.conversations.find(CHANNEL, session["session_id"], session["session_id"])
         assert conversation is not None and conversation.state == "waiting"
         params = {**session, "after": str(handed.json()["reply"]["message_id"])}
         with http.stream("GET", "/api/chat/events", params=params) as stream:  # the user's page listens on
             assert stream.status_code == 200
-            wait_until("the page subscribed", lambda: app.signals.subscribers(session["session_id"]) == 1)
+            wait_until(
+                lambda: app.signals.subscribers(session["session_id"]) == 1, WAIT_S, "the page subscribed"
+            )
 
             database.proxy.cut()
             # (a) requests fail cleanly: a JSON 503 in Chinese and English within the time bound, no trace
@@ -128,21 +123,21 @@ def _traffic_through_an_outage(
 
             # (b) a staff reply stored and queued by another process cannot be delivered by this one yet
             failures = outbox_failures(caplog)
-            handoff = staff.open_handoff_for(conversation.id)
+            handoff = staff.handoffs.active_for(conversation.id)
             assert handoff is not None
-            staff.claim_handoff(handoff.id, STAFF)
-            stored = staff.record_outbound(conversation.id, STAFF_TEXT, author=f"staff:{STAFF}")
+            staff.handoffs.claim(handoff.id, STAFF)
+            stored = staff.conversations.record_outbound(conversation.id, STAFF_TEXT, author=f"staff:{STAFF}")
             reply = Reply(CHANNEL, conversation.chat_id, STAFF_TEXT, "staff", message_id=stored.id)
             delivery = Outbox(staff, {}).enqueue(reply)  # queues only: no channels, no thread
-            wait_until("the outbox fails a run", lambda: outbox_failures(caplog) > failures + 1)
+            wait_until(lambda: outbox_failures(caplog) > failures + 1, WAIT_S, "the outbox fails a run")
             assert app.outbox.running  # it keeps polling through the outage
-            assert staff.delivery(delivery.id).state == "pending"
+            assert staff.deliveries.get(delivery.id).state == "pending"
 
             database.proxy.restore()
             [(event_id, data)] = read_events(stream, 1)  # the same stream: no reload
             assert event_id == stored.id and data["author"] == "staff" and data["text"] == STAFF_TEXT
-        wait_until("the delivery is sent", lambda: staff.delivery(delivery.id).state == "sent")
-        assert staff.delivery(delivery.id).platform_message_id == str(stored.id)
+        wait_until(lambda: staff.deliveries.get(delivery.id).state == "sent", WAIT_S, "the delivery is sent")
+        assert staff.deliveries.get(delivery.id).platform_message_id == str(stored.id)
         assert app.outbox.running
 
         # (c) the same server serves again, without a restart
@@ -156,7 +151,7 @@ def _traffic_through_an_outage(
         again = ask(http, newcomer, "企业标准需要公开吗？")
         assert again.status_code == 200
         assert again.json()["reply"]["author"] == "bot" and again.json()["reply"]["citations"]
-    return [m.text for m in staff.transcript(conversation.id)]
+    return [m.text for m in staff.conversations.transcript(conversation.id)]
 
 
 def take(locks: ConversationLocks) -> bool:
@@ -187,7 +182,7 @@ def test_the_proxy_refuses_while_cut_and_forwards_after_restore(database: Proxie
         assert database.proxy.open_connections == 0
         assert not store.ping()
         with pytest.raises(StoreUnavailable):
-            store.find_conversation(CHANNEL, "chat", "user")
+            store.conversations.find(CHANNEL, "chat", "user")
         database.proxy.restore()
         assert store.ping()
     finally:

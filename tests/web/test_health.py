@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from web.conftest import services_of, web_settings
+from support.web_app import services_of, web_settings
 
 from bot.messages import DeliveryResult, IncomingMessage, Reply
 from bot.service.channels import ChannelRegistry
@@ -111,8 +111,8 @@ def test_failed_deliveries_are_counted(tmp_path: Path) -> None:
     message = IncomingMessage(
         channel="refusing", chat_id="chat-1", user_id="u", message_id="m-1", text="你好"
     )
-    conversation = store.record_inbound(message).conversation
-    stored = store.record_outbound(conversation.id, "回复", author="bot")
+    conversation = store.conversations.record_inbound(message).conversation
+    stored = store.conversations.record_outbound(conversation.id, "回复", author="bot")
     outbox.enqueue(Reply("refusing", "chat-1", "回复", "bot", message_id=stored.id))
     assert outbox.run_once() == 1
     text = metrics.render().decode()

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
-from web.conftest import services_of
+from support.web_app import services_of
 from web.console_support import add_account, chat_user_asks_for_person, logged_in
 
 from bot.web.auth import require_admin, require_staff
@@ -133,8 +133,11 @@ def test_anonymous_callers_see_and_do_nothing(
 ) -> None:
     _, conversation_id = world
     store = services_of(app).store
-    before = (len(store.transcript(conversation_id)), store.open_handoff_for(conversation_id))
-    audit_before = len(store.audit_log())
+    before = (
+        len(store.conversations.transcript(conversation_id)),
+        store.handoffs.active_for(conversation_id),
+    )
+    audit_before = len(store.staff.audit_log())
     checked = 0
     for endpoint in endpoints(app):
         if not is_protected(endpoint.path) or (endpoint.path, endpoint.method) in LOGIN:
@@ -152,8 +155,11 @@ def test_anonymous_callers_see_and_do_nothing(
             assert SECRET not in response.text and "越权回复" not in response.text
         checked += 1
     assert checked >= 8
-    assert (len(store.transcript(conversation_id)), store.open_handoff_for(conversation_id)) == before
-    assert len(store.audit_log()) == audit_before and store.faq_drafts() == []
+    assert (
+        len(store.conversations.transcript(conversation_id)),
+        store.handoffs.active_for(conversation_id),
+    ) == before
+    assert len(store.staff.audit_log()) == audit_before and store.admin.faq_drafts() == []
     login_page = client.get("/console/login")
     assert login_page.status_code == 200 and SECRET not in login_page.text
 

@@ -66,7 +66,7 @@ def test_serve_answers_counts_and_stops_cleanly(server: tuple[Process, str], ser
     assert process.output.count(password) == 1
 
     store = Store.from_settings(Settings(data_dir=served_dir))
-    admin = store.staff(ADMIN_USERNAME)
+    admin = store.staff.get(ADMIN_USERNAME)
     store.close()
     assert admin is not None and admin.role == "admin" and verify_password(admin.password_hash, password)
 
@@ -121,11 +121,11 @@ def test_first_admin_is_created_only_when_there_is_no_staff(tmp_path: Path) -> N
     store.migrate()
     password = ensure_admin(store)
     assert password is not None and len(password) == 16
-    admin = store.staff(ADMIN_USERNAME)
+    admin = store.staff.get(ADMIN_USERNAME)
     assert admin is not None and admin.role == "admin"
     assert admin.password_hash.startswith("$argon2id$") and password not in admin.password_hash
     assert verify_password(admin.password_hash, password)
-    assert ensure_admin(store) is None and store.count_staff() == 1
+    assert ensure_admin(store) is None and store.staff.count() == 1
     store.close()
 
 

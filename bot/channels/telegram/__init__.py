@@ -25,4 +25,4 @@ def platform(context: PlatformContext, *, request: BaseRequest | None = None) ->
     if not context.settings.telegram.enabled:
         return None
     service = TelegramService(context, request=request)
-    return Platform(service.channel, service.router(), service.start, service.stop)
+    return Platform(channel=service.channel, router=service.router(), start=service.start, stop=service.stop)

@@ -81,7 +81,7 @@ class BotClient:
         found = self._identity
         if found is None:
             me = self.call(lambda bot: bot.get_me())
-            found = self._identity = BotIdentity(me.id, me.username or "")
+            found = self._identity = BotIdentity(id=me.id, username=me.username or "")
         return found
 
     def close(self) -> None:

@@ -38,12 +38,12 @@ class ChatBudget:
         with self.locks.hold(key):
             now = self._clock()
             epoch = now.timestamp()
-            sent = sorted(t for t in _times(self.store.channel_state(key, now)) if epoch - t < WINDOW_S)
+            sent = sorted(t for t in _times(self.store.channel_state.get(key, now)) if epoch - t < WINDOW_S)
             over = len(sent) + count - self.per_minute
             if over > 0:
                 return max(sent[over - 1] + WINDOW_S - epoch, 0.001)
             sent.extend([epoch] * count)
-            self.store.put_channel_state(key, json.dumps(sent), now + timedelta(seconds=WINDOW_S))
+            self.store.channel_state.put(key, json.dumps(sent), now + timedelta(seconds=WINDOW_S))
             return 0.0
 
 

@@ -101,10 +101,17 @@ class TelegramService:
 
     def _notice(self, conversation_id: int, message: IncomingMessage, text: str) -> None:
         """A text of the bot's own (the welcome, a hint): stored in the conversation, sent by the outbox."""
-        stored = self.store.record_outbound(conversation_id, text, author="system", mode=NOTICE_MODE)
+        stored = self.store.conversations.record_outbound(
+            conversation_id, text, author="system", mode=NOTICE_MODE
+        )
         self.outbox.enqueue(
             Reply(
-                CHANNEL, message.chat_id, text, "system", message_id=stored.id, in_reply_to=message.message_id
+                channel=CHANNEL,
+                chat_id=message.chat_id,
+                text=text,
+                kind="system",
+                message_id=stored.id,
+                in_reply_to=message.message_id,
             )
         )
 

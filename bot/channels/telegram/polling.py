@@ -53,16 +53,16 @@ class PollingLease:
         """Hold (or renew) the lease; False while another worker holds it."""
         with self.locks.hold(LEASE_KEY):
             now = self._clock()
-            current = self.store.channel_state(LEASE_KEY, now)
+            current = self.store.channel_state.get(LEASE_KEY, now)
             if current not in (None, self.holder):
                 return False
-            self.store.put_channel_state(LEASE_KEY, self.holder, now + timedelta(seconds=self.lease_s))
+            self.store.channel_state.put(LEASE_KEY, self.holder, now + timedelta(seconds=self.lease_s))
             return True
 
     def release(self) -> None:
         with self.locks.hold(LEASE_KEY):
-            if self.store.channel_state(LEASE_KEY, self._clock()) == self.holder:
-                self.store.delete_channel_state(LEASE_KEY)
+            if self.store.channel_state.get(LEASE_KEY, self._clock()) == self.holder:
+                self.store.channel_state.delete(LEASE_KEY)
 
 
 class Poller:
@@ -118,7 +118,7 @@ class Poller:
 
     def offset(self) -> int | None:
         """The id of the next update to fetch, as stored; None before the first."""
-        value = self.store.channel_state(OFFSET_KEY)
+        value = self.store.channel_state.get(OFFSET_KEY)
         return int(value) if value and value.lstrip("-").isdigit() else None
 
     def poll_once(self) -> int:
@@ -141,7 +141,7 @@ class Poller:
                 raise  # fetched again once the store is back
             except Exception:
                 log.exception("Telegram update %s could not be handled; skipped", update.update_id)
-            self.store.put_channel_state(OFFSET_KEY, str(update.update_id + 1))
+            self.store.channel_state.put(OFFSET_KEY, str(update.update_id + 1))
             handled += 1
             self.lease.take()
         return handled
@@ -198,4 +198,4 @@ class Poller:
                 log.warning("could not release the Telegram polling lease: %s", exc)
 
     def lease_held(self) -> bool:
-        return self.store.channel_state(LEASE_KEY) == self.lease.holder
+        return self.store.channel_state.get(LEASE_KEY) == self.lease.holder

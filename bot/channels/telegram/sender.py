@@ -90,13 +90,19 @@ class TelegramChannel:
         """The reply as stored (the outbox hands over text and kind only) and its chat."""
         message_id = reply.message_id
         if message_id is None:
-            return _Target(reply, reply.chat_id.startswith("-"), None)
-        conversation_id = self.store.conversation_of_message(message_id)
-        conversation = self.store.conversation(conversation_id)
+            return _Target(reply=reply, group=reply.chat_id.startswith("-"), reply_to=None)
+        conversation_id = self.store.conversations.conversation_of_message(message_id)
+        conversation = self.store.conversations.get(conversation_id)
         if not reply.citations:
-            reply = replace(reply, citations=self.store.message(message_id).citations)
-        earlier = [m for m in self.store.transcript(conversation_id, limit=_HISTORY) if m.id < message_id]
-        return _Target(reply, conversation.chat_type == "group", _answered(earlier, reply.chat_id))
+            reply = replace(reply, citations=self.store.conversations.message(message_id).citations)
+        earlier = [
+            m
+            for m in self.store.conversations.transcript(conversation_id, limit=_HISTORY)
+            if m.id < message_id
+        ]
+        return _Target(
+            reply=reply, group=conversation.chat_type == "group", reply_to=_answered(earlier, reply.chat_id)
+        )
 
 
 def keyboard(reply_id: int) -> InlineKeyboardMarkup:

@@ -90,23 +90,23 @@ def _message(
     if command is not None and command.name != ASK_COMMAND:
         if group and not command.target and command.name not in WELCOME_COMMANDS:
             return None  # a bare command in a group may be for any bot there
-        return Inbound(_incoming(message, text, "event"), notice=prompts.load("telegram_welcome"))
+        return Inbound(message=_incoming(message, text, "event"), notice=prompts.load("telegram_welcome"))
     addressed = not group or command is not None or bool(mentions) or _replies_to_bot(message, identity)
     if not addressed:
         return None
     question = _without(text, [*mentions, *([command.entity] if command else [])]).lstrip(_LEADING).strip()
     if not question:
-        return Inbound(_incoming(message, text, "event"), notice=label("ask_empty"))
+        return Inbound(message=_incoming(message, text, "event"), notice=label("ask_empty"))
     if len(question) > max_chars:
         notice = label("too_long", n=len(question), max=max_chars)
-        return Inbound(_incoming(message, text, "event"), notice=notice)
-    return Inbound(_incoming(message, question, "text"))
+        return Inbound(message=_incoming(message, text, "event"), notice=notice)
+    return Inbound(message=_incoming(message, question, "text"))
 
 
 def _button(query: CallbackQuery) -> Inbound:
     match = _CALLBACK.fullmatch(query.data or "")
     if match is None:
-        return Inbound(None, callback_query_id=query.id, toast=label("toast_expired"))
+        return Inbound(message=None, callback_query_id=query.id, toast=label("toast_expired"))
     chat = query.message.chat if query.message is not None else None
     chat_id = str(chat.id if chat is not None else query.from_user.id)
     user_id = str(query.from_user.id)
@@ -125,7 +125,7 @@ def _button(query: CallbackQuery) -> Inbound:
         handoff = replace(
             base, message_id=f"callback:{query.id}", text=label("handoff"), kind="handoff_request"
         )
-        return Inbound(handoff, callback_query_id=query.id, toast=label("toast_handoff"))
+        return Inbound(message=handoff, callback_query_id=query.id, toast=label("toast_handoff"))
     value = int(match[1])
     message = replace(
         base,
@@ -135,7 +135,7 @@ def _button(query: CallbackQuery) -> Inbound:
         payload=f"{value}:{reply_id}",
     )
     toast = label("toast_like" if value > 0 else "toast_dislike")
-    return Inbound(message, callback_query_id=query.id, toast=toast)
+    return Inbound(message=message, callback_query_id=query.id, toast=toast)
 
 
 def _incoming(message: Message, text: str, kind: IncomingKind) -> IncomingMessage:
@@ -170,7 +170,7 @@ def _command(message: Message) -> _Command | None:
     for entity, text in message.parse_entities([MessageEntity.BOT_COMMAND]).items():
         if entity.offset == 0:
             name, _, target = text[1:].partition("@")
-            return _Command(name.lower(), target.lower(), entity)
+            return _Command(name=name.lower(), target=target.lower(), entity=entity)
     return None
 
 

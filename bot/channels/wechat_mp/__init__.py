@@ -37,4 +37,4 @@ def platform(context: PlatformContext) -> Platform | None:
     channel = WechatMpChannel(CustomMessages(client), sent)
     turns = PassiveTurns(context.store, CHANNEL, sent)
     callbacks = MpCallbacks(context, MpEnvelope(wechat), turns)
-    return Platform(channel, callbacks.router(), callbacks.start, callbacks.stop)
+    return Platform(channel=channel, router=callbacks.router(), start=callbacks.start, stop=callbacks.stop)

@@ -91,7 +91,9 @@ class MpEnvelope:
                 xml = body.decode("utf-8")
             except UnicodeDecodeError:
                 raise EdgeRejected(400, "callback body is not UTF-8") from None
-            return OpenedCallback(xml, _checked(outer), False, timestamp, nonce)
+            return OpenedCallback(
+                xml=xml, fields=_checked(outer), encrypted=False, timestamp=timestamp, nonce=nonce
+            )
         if mode != SAFE_MODE:
             raise EdgeRejected(400, f"unknown encrypt_type {query.encrypt_type!r}")
         encrypt = outer.get("Encrypt", "").strip()
@@ -99,7 +101,13 @@ class MpEnvelope:
             raise EdgeRejected(400, "safe-mode callback without Encrypt")
         check_signature(query.msg_signature, self.token, timestamp, nonce, encrypt)
         xml = self._decrypt(encrypt, query.msg_signature or "", timestamp, nonce)
-        return OpenedCallback(xml, _checked(parse_xml(xml.encode("utf-8"))), True, timestamp, nonce)
+        return OpenedCallback(
+            xml=xml,
+            fields=_checked(parse_xml(xml.encode("utf-8"))),
+            encrypted=True,
+            timestamp=timestamp,
+            nonce=nonce,
+        )
 
     def seal(self, reply_xml: str, opened: OpenedCallback) -> str:
         """The reply body: as is in plaintext mode, else encrypted and signed for the platform."""

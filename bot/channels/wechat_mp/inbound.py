@@ -52,7 +52,7 @@ class MpCallbacks:
         self.max_question_chars = settings.answer.max_question_chars
         self.envelope = envelope
         self.turns = turns
-        self.guard = ReplayGuard(store, self.wechat.edge.freshness_s)
+        self.guard = ReplayGuard(store.channel_state, self.wechat.edge.freshness_s)
         self.store = store
         self.hold_s = hold_seconds(self.wechat.passive_budget_s)
         self._executor: ThreadPoolExecutor | None = None
@@ -114,7 +114,9 @@ class MpCallbacks:
             return prompts.load(TEXT_ONLY_PROMPT)
         if not question:
             return None
-        incoming = IncomingMessage(CHANNEL, user, user, message_id, question)
+        incoming = IncomingMessage(
+            channel=CHANNEL, chat_id=user, user_id=user, message_id=message_id, text=question
+        )
         return await self._answer(incoming, arrived, afterwards)
 
     async def _answer(
@@ -161,9 +163,15 @@ class MpCallbacks:
             outcome = Outcome()
             if result.reply is not None and result.delivery_id is not None:
                 pieces = reply_pieces(result.reply)
-                held_until = self.store.delivery(result.delivery_id).next_attempt_at
+                held_until = self.store.deliveries.get(result.delivery_id).next_attempt_at
                 first = pieces[0] if pieces else None
-                outcome = Outcome(result.delivery_id, result.reply.message_id, held_until, first, len(pieces))
+                outcome = Outcome(
+                    delivery_id=result.delivery_id,
+                    message_id=result.reply.message_id,
+                    held_until=held_until,
+                    first=first,
+                    pieces=len(pieces),
+                )
             self.turns.finished(key, outcome, self.outbox)
             return outcome
         except Exception:

@@ -99,12 +99,12 @@ class PassiveTurns:
     def arrived(self, message_key: str, delivery: str) -> bool:
         """Note a delivery of the message as the latest; True when an earlier one was seen."""
         key = self._key(message_key, "latest")
-        earlier = self.store.channel_state(key, self._clock()) is not None
+        earlier = self.store.channel_state.get(key, self._clock()) is not None
         self._put(key, delivery)
         return earlier
 
     def outcome(self, message_key: str) -> Outcome | None:
-        raw = self.store.channel_state(self._key(message_key, "done"), self._clock())
+        raw = self.store.channel_state.get(self._key(message_key, "done"), self._clock())
         return Outcome.from_json(raw) if raw else None
 
     def finished(self, message_key: str, outcome: Outcome, outbox: Outbox) -> None:
@@ -156,7 +156,7 @@ class PassiveTurns:
         """Another callback may have just taken the reply to answer passively: its text, if it did."""
         deadline = time.monotonic() + GIVEN_ELSEWHERE_WAIT_S
         while True:
-            pending = self.store.delivery(delivery_id).state == "pending"
+            pending = self.store.deliveries.get(delivery_id).state == "pending"
             given = self._get(message_key, "passive")  # written before a taker marks the delivery sent
             if given is not None or not pending:
                 return given
@@ -165,10 +165,10 @@ class PassiveTurns:
             time.sleep(self._poll_s)
 
     def _get(self, message_key: str, part: str) -> str | None:
-        return self.store.channel_state(self._key(message_key, part), self._clock())
+        return self.store.channel_state.get(self._key(message_key, part), self._clock())
 
     def _put(self, key: str, value: str) -> None:
-        self.store.put_channel_state(key, value, self._clock() + TURN_TTL)
+        self.store.channel_state.put(key, value, self._clock() + TURN_TTL)
 
     def _key(self, message_key: str, part: str) -> str:
         return f"{self.channel}:turn:{message_key}:{part}"

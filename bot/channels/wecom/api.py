@@ -173,7 +173,12 @@ def deliver_pieces(
             result = failure(exc)
             if index > 0:
                 sent = f"已发送 {index}/{len(pieces)} 段 / {index} of {len(pieces)} pieces sent; "
-                result = DeliveryResult(False, None, sent + (result.error or ""), result.retryable)
+                result = DeliveryResult(
+                    ok=False,
+                    platform_message_id=None,
+                    error=sent + (result.error or ""),
+                    retryable=result.retryable,
+                )
             return result
         if platform_id:
             ids.append(platform_id)

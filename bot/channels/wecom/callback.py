@@ -48,7 +48,7 @@ class WecomXmlCallback:
             raise SettingsError(f"{channel}: EncodingAESKey 无效 / invalid EncodingAESKey") from None
         self.max_body_bytes = settings.edge.max_body_bytes
         self.freshness_s = settings.edge.freshness_s
-        self.replays = ReplayGuard(store, settings.edge.freshness_s)
+        self.replays = ReplayGuard(store.channel_state, settings.edge.freshness_s)
 
     def verify_url(self, query: Mapping[str, str]) -> str:
         """The decrypted echostr of a URL verification (GET). It changes nothing, so no freshness window
@@ -75,7 +75,7 @@ class WecomXmlCallback:
         check_signature(signature, self.token, timestamp, nonce, encrypted)
         await run_in_threadpool(self.replays.check, self.channel, timestamp, nonce, body)
         xml = self.decrypt(encrypted, signature, timestamp, nonce)
-        return OpenedCallback(xml, parse_xml(xml.encode("utf-8")))
+        return OpenedCallback(xml=xml, fields=parse_xml(xml.encode("utf-8")))
 
     def decrypt(self, encrypted: str, signature: str, timestamp: str, nonce: str) -> str:
         """The plaintext XML inside a signed envelope; 403 when it was sealed for another CorpID."""

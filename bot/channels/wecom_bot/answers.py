@@ -82,7 +82,7 @@ class StreamAnswers:
                 return
             log.warning("answer to %s came after its stream closed", message.message_id)
             if outcome.delivery_id is not None:
-                self.store.mark_failed(outcome.delivery_id, LATE_ANSWER)
+                self.store.deliveries.mark_failed(outcome.delivery_id, LATE_ANSWER)
         except Exception:  # the reply stays held in the outbox, which sends it after the hold
             log.exception("settling WeCom bot stream %s failed", stream.stream_id)
 
@@ -91,12 +91,14 @@ class StreamAnswers:
             result = self.sink.handle(message, hold_delivery_s=self.hold_s)
         except Exception:
             log.exception("handling WeCom bot message %s failed", message.message_id)
-            return Outcome(prompts.load("wecom_bot_failed"))
+            return Outcome(text=prompts.load("wecom_bot_failed"))
         if result.duplicate:
-            return Outcome(prompts.load("wecom_bot_repeated"))
+            return Outcome(text=prompts.load("wecom_bot_repeated"))
         if result.reply is None:
-            return Outcome(prompts.load("wecom_bot_with_staff"))
-        return Outcome(plain_text(result.reply), result.delivery_id, result.reply.kind)
+            return Outcome(text=prompts.load("wecom_bot_with_staff"))
+        return Outcome(
+            text=plain_text(result.reply), delivery_id=result.delivery_id, reply_kind=result.reply.kind
+        )
 
     def _hand_off(self, stream: StreamState) -> None:
         """The window ran out before the answer: the stream told the user staff will reply; make it so."""

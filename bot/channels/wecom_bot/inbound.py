@@ -48,7 +48,7 @@ class WecomBotCallbacks:
         self.settings = settings
         self.max_question_chars = max_question_chars
         self.cipher = WecomCipher(token, aes_key, receive_id="")
-        self.guard = ReplayGuard(store, settings.edge.freshness_s)
+        self.guard = ReplayGuard(store.channel_state, settings.edge.freshness_s)
         self.streams = StreamBook(
             store,
             locks,

@@ -64,12 +64,12 @@ def parse_callback(plain: bytes) -> BotCallback:
         stream_id = _text(_object(data, "stream"), "id")
         if not stream_id:
             raise EdgeRejected(400, "stream refresh without stream.id")
-        return BotCallback("refresh", stream_id=stream_id, **common)
+        return BotCallback(kind="refresh", stream_id=stream_id, **common)
     if msgtype == "event":
-        return BotCallback("event", event=_text(_object(data, "event"), "eventtype") or None, **common)
+        return BotCallback(kind="event", event=_text(_object(data, "event"), "eventtype") or None, **common)
     if not common["msgid"]:
         raise EdgeRejected(400, "message callback without msgid")
-    return BotCallback("message", text=_message_text(data, msgtype), **common)
+    return BotCallback(kind="message", text=_message_text(data, msgtype), **common)
 
 
 def stream_id_for(msgid: str) -> str:

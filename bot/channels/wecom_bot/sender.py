@@ -50,19 +50,21 @@ class ResponseUrls:
         expires = datetime.fromtimestamp(received + RESPONSE_URL_TTL_S - RESPONSE_URL_MARGIN_S, UTC)
         key = _key(chat_id, user_id)
         with self.locks.hold(_lock(key)):
-            self.store.put_channel_state(key, value, expires)
+            self.store.channel_state.put(key, value, expires)
 
     def take(self, chat_id: str, user_id: str) -> ResponseUrl | None:
         """The conversation's usable URL, no longer available to anyone else."""
         key = _key(chat_id, user_id)
         with self.locks.hold(_lock(key)):
-            value = self.store.channel_state(key)
+            value = self.store.channel_state.get(key)
             if value is None:
                 return None
-            self.store.delete_channel_state(key)
+            self.store.channel_state.delete(key)
         try:
             data = json.loads(value)
-            return ResponseUrl(str(data["url"]), str(data.get("msgid", "")), float(data["received"]))
+            return ResponseUrl(
+                url=str(data["url"]), msgid=str(data.get("msgid", "")), received=float(data["received"])
+            )
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -74,14 +76,16 @@ class ResponseUrls:
         value = json.dumps({"url": taken.url, "msgid": taken.msgid, "received": taken.received})
         key = _key(chat_id, user_id)
         with self.locks.hold(_lock(key)):
-            if self.store.channel_state(key) is None:
-                self.store.put_channel_state(key, value, datetime.fromtimestamp(expires_s, UTC))
+            if self.store.channel_state.get(key) is None:
+                self.store.channel_state.put(key, value, datetime.fromtimestamp(expires_s, UTC))
 
     def user_of(self, reply: Reply) -> str | None:
         """The user of the conversation a stored reply belongs to."""
         if reply.message_id is None:
             return None
-        return self.store.conversation(self.store.conversation_of_message(reply.message_id)).user_id
+        return self.store.conversations.get(
+            self.store.conversations.conversation_of_message(reply.message_id)
+        ).user_id
 
 
 class WecomBotChannel:

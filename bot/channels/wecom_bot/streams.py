@@ -108,7 +108,7 @@ class StreamBook:
         return self.window_s - min(CLOSE_MARGIN_S, self.window_s / 4)
 
     def get(self, stream_id: str) -> StreamState | None:
-        value = self.store.channel_state(_stream_key(stream_id))
+        value = self.store.channel_state.get(_stream_key(stream_id))
         return StreamState.from_json(value) if value is not None else None
 
     def open(self, stream_id: str, msgid: str, user_id: str, chat_id: str, chat_type: ChatType) -> Opening:
@@ -118,15 +118,22 @@ class StreamBook:
         with self.locks.hold(_user_lock(user_id)):
             existing = self.get(stream_id)
             if existing is not None:
-                return Opening("existing", existing)
+                return Opening(kind="existing", state=existing)
             slots = self._slots(user_id, now)
             if len(slots) >= self.in_flight_per_user:
-                return Opening("busy", None)
-            state = StreamState(stream_id, msgid, user_id, chat_id, chat_type, started=now)
+                return Opening(kind="busy", state=None)
+            state = StreamState(
+                stream_id=stream_id,
+                msgid=msgid,
+                user_id=user_id,
+                chat_id=chat_id,
+                chat_type=chat_type,
+                started=now,
+            )
             self._put(state)
             slots[stream_id] = now
             self._put_slots(user_id, slots, now)
-            return Opening("new", state)
+            return Opening(kind="new", state=state)
 
     def settle(
         self, stream_id: str, text: str, delivery_id: int | None, reply_kind: str | None
@@ -149,19 +156,19 @@ class StreamBook:
         with self.locks.hold(_stream_lock(stream_id)):
             state = self.get(stream_id)
             if state is None:
-                return Refresh(texts.unknown, True, None)
+                return Refresh(content=texts.unknown, finish=True, state=None)
             if state.phase == "done":
                 finished = replace(state, phase="finished")
                 on_finish(finished)
                 self._put(finished)
-                return Refresh(finished.text or "", True, finished, ended_now=True)
+                return Refresh(content=finished.text or "", finish=True, state=finished, ended_now=True)
             if state.phase in ("finished", "closed"):
-                return Refresh(state.text or "", True, state)
+                return Refresh(content=state.text or "", finish=True, state=state)
             if self._clock() - state.started >= self.close_after_s:
                 closed = replace(state, phase="closed", text=texts.timed_out)
                 self._put(closed)
-                return Refresh(texts.timed_out, True, closed, ended_now=True)
-            return Refresh(texts.placeholder, False, state)
+                return Refresh(content=texts.timed_out, finish=True, state=closed, ended_now=True)
+            return Refresh(content=texts.placeholder, finish=False, state=state)
 
     def release(self, user_id: str, stream_id: str) -> None:
         """Free the user's in-flight slot of a stream that ended."""
@@ -176,7 +183,7 @@ class StreamBook:
 
     def _slots(self, user_id: str, now: float) -> dict[str, float]:
         """The user's open streams (id → start), those past their window dropped."""
-        value = self.store.channel_state(_slots_key(user_id))
+        value = self.store.channel_state.get(_slots_key(user_id))
         try:
             data = json.loads(value) if value else {}
         except ValueError:
@@ -191,14 +198,14 @@ class StreamBook:
 
     def _put_slots(self, user_id: str, slots: dict[str, float], now: float) -> None:
         if not slots:
-            self.store.delete_channel_state(_slots_key(user_id))
+            self.store.channel_state.delete(_slots_key(user_id))
             return
         expires = max(slots.values()) + self.window_s
-        self.store.put_channel_state(_slots_key(user_id), json.dumps(slots), _at(expires))
+        self.store.channel_state.put(_slots_key(user_id), json.dumps(slots), _at(expires))
 
     def _put(self, state: StreamState) -> None:
         expires = state.started + self.window_s + KEEP_AFTER_WINDOW_S
-        self.store.put_channel_state(_stream_key(state.stream_id), state.to_json(), _at(expires))
+        self.store.channel_state.put(_stream_key(state.stream_id), state.to_json(), _at(expires))
 
 
 def _at(epoch_s: float) -> datetime:

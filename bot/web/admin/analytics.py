@@ -35,12 +35,12 @@ def analytics_page(
     view = analytics_view(
         period,
         zone,
-        outcomes=store.daily_outcomes(period, low_confidence_below=low_below, tz=zone, now=now),
-        replies=store.first_reply_times(period, tz=zone, now=now),
-        feedback=store.daily_feedback(period, tz=zone, now=now),
-        unanswered=store.unanswered_questions(
+        outcomes=store.analytics.daily_outcomes(period, low_confidence_below=low_below, tz=zone, now=now),
+        replies=store.analytics.first_reply_times(period, tz=zone, now=now),
+        feedback=store.analytics.daily_feedback(period, tz=zone, now=now),
+        unanswered=store.analytics.unanswered_questions(
             period, low_confidence_below=low_below, limit=TOP_UNANSWERED, tz=zone, now=now
         ),
-        downvotes=store.recent_downvotes(period, limit=RECENT_DOWNVOTES, tz=zone, now=now),
+        downvotes=store.analytics.recent_downvotes(period, limit=RECENT_DOWNVOTES, tz=zone, now=now),
     )
     return render(request, "admin_analytics.html", user, view=view, threshold=f"{low_below:g}")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from bot.service.privacy import mask_personal
 from bot.store.records import (
     DailyFeedback,
     DailyOutcome,
@@ -115,7 +116,13 @@ def analytics_view(
     questions = sum(o.questions for o in outcomes)
     totals = {key: sum(getattr(o, key) for o in outcomes) for key in OUTCOMES}
     shares = tuple(
-        Share(key, console_text(f"an_{key}"), totals[key], percent(totals[key], questions), COLOURS[key])
+        Share(
+            key=key,
+            label=console_text(f"an_{key}"),
+            count=totals[key],
+            share=percent(totals[key], questions),
+            colour=COLOURS[key],
+        )
         for key in OUTCOMES
     )
     up, down = sum(f.up for f in feedback), sum(f.down for f in feedback)
@@ -139,7 +146,13 @@ def analytics_view(
         feedback_chart=_feedback_chart(feedback),
         rows=tuple(_day_rows(outcomes, feedback)),
         unanswered=tuple(
-            UnansweredRow(q.text, q.count, q.escalated, local_time(q.last_asked_at, zone)) for q in unanswered
+            UnansweredRow(
+                text=mask_personal(q.text),
+                count=q.count,
+                escalated=q.escalated,
+                last_asked=local_time(q.last_asked_at, zone),
+            )
+            for q in unanswered
         ),
         downvotes=tuple(_downvote_row(d, zone) for d in downvotes),
     )
@@ -163,7 +176,8 @@ def duration(seconds: float | None) -> str:
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    text = " ".join(text.split())
+    """One line of at most `limit` characters, personal numbers masked."""
+    text = " ".join(mask_personal(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -176,7 +190,11 @@ def _long_day(day: date | None) -> str:
 
 
 def _questions_chart(outcomes: Sequence[DailyOutcome]) -> Markup:
-    series = Series(console_text("an_questions"), tuple(o.questions for o in outcomes), COLOURS["questions"])
+    series = Series(
+        name=console_text("an_questions"),
+        values=tuple(o.questions for o in outcomes),
+        colour=COLOURS["questions"],
+    )
     svg = bar_chart(
         console_text("an_chart_questions"),
         [_short_day(o.day) for o in outcomes],
@@ -197,7 +215,14 @@ def _outcomes_chart(outcomes: Sequence[DailyOutcome]) -> Markup:
             console_text("an_share_of", share=percent(c, o.questions), n=c)
             for c, o in zip(counts, outcomes, strict=True)
         ]
-        series.append(Series(console_text(f"an_{key}"), tuple(shares), COLOURS[key], tuple(labels)))
+        series.append(
+            Series(
+                name=console_text(f"an_{key}"),
+                values=tuple(shares),
+                colour=COLOURS[key],
+                value_labels=tuple(labels),
+            )
+        )
     svg = stacked_bar_chart(
         console_text("an_chart_outcomes"),
         [_short_day(o.day) for o in outcomes],
@@ -214,8 +239,10 @@ def _feedback_chart(feedback: Sequence[DailyFeedback]) -> Markup:
         console_text("an_chart_feedback"),
         [_short_day(f.day) for f in feedback],
         [
-            Series(console_text("an_up"), tuple(f.up for f in feedback), COLOURS["up"]),
-            Series(console_text("an_down"), tuple(f.down for f in feedback), COLOURS["down"]),
+            Series(name=console_text("an_up"), values=tuple(f.up for f in feedback), colour=COLOURS["up"]),
+            Series(
+                name=console_text("an_down"), values=tuple(f.down for f in feedback), colour=COLOURS["down"]
+            ),
         ],
         empty_note=console_text("an_no_feedback"),
     )
@@ -234,7 +261,13 @@ def _day_rows(outcomes: Sequence[DailyOutcome], feedback: Sequence[DailyFeedback
         vote = votes.get(o.day)
         counts = tuple(getattr(o, key) for key in OUTCOMES)
         rows.append(
-            DayRow(o.day.isoformat(), o.questions, counts, vote.up if vote else 0, vote.down if vote else 0)
+            DayRow(
+                day=o.day.isoformat(),
+                questions=o.questions,
+                outcomes=counts,
+                up=vote.up if vote else 0,
+                down=vote.down if vote else 0,
+            )
         )
     return rows
 

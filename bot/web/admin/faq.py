@@ -10,14 +10,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import URL
 
+from bot.store.records import FaqDraftState
 from bot.web.auth import Admin, AdminPost, StaffUser, console_text
+from bot.web.ids import RecordId
 from bot.web.login import render
 from bot.web.state import services
 from config.errors import StoreError
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
-DECISIONS = {"approve": "approved", "reject": "rejected", "withdraw": "rejected"}
+DECISIONS: dict[str, FaqDraftState] = {"approve": "approved", "reject": "rejected", "withdraw": "rejected"}
 DONE_KEYS = tuple(DECISIONS)
 
 Text = Annotated[str, Form(max_length=20_000)]
@@ -32,7 +34,7 @@ def drafts_page(request: Request, user: Admin, done: str = "") -> HTMLResponse:
 @router.post("/faq/{draft_id}")
 def review(
     request: Request,
-    draft_id: int,
+    draft_id: RecordId,
     user: AdminPost,
     decision: Annotated[str, Form(max_length=16)],
     question: Text = "",
@@ -45,13 +47,13 @@ def review(
         return _page(request, user, error=console_text("faq_bad_decision"), status=400)
     store = services(request).store
     try:
-        current = store.faq_draft(draft_id)
+        current = store.admin.faq_draft(draft_id)
     except StoreError:
         return _page(request, user, error=console_text("faq_not_found"), status=404)
     if decision == "withdraw" and current.state != "approved":
         return _page(request, user, error=console_text("faq_not_approved"), status=409)
     try:
-        store.review_faq_draft(
+        store.admin.review_faq_draft(
             draft_id,
             state,
             question.strip() or current.question,
@@ -60,7 +62,7 @@ def review(
         )
     except StoreError as exc:
         return _page(request, user, error=str(exc), status=400)
-    store.audit(user.actor, f"faq_{decision}", f"draft {draft_id}")
+    store.staff.audit(user.actor, f"faq_{decision}", f"draft {draft_id}")
     return RedirectResponse(str(URL("/admin/faq").include_query_params(done=decision)), status_code=303)
 
 
@@ -80,7 +82,7 @@ def _page(
         status,
         notice=notice,
         error=error,
-        pending=store.faq_drafts("pending"),
-        approved=store.faq_drafts("approved"),
-        rejected=store.faq_drafts("rejected")[-20:],
+        pending=store.admin.faq_drafts("pending"),
+        approved=store.admin.faq_drafts("approved"),
+        rejected=store.admin.faq_drafts("rejected")[-20:],
     )

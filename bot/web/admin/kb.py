@@ -15,8 +15,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from bot.service.kb_jobs import JobStatus, KnowledgeJobs
-from bot.service.kb_sources import save_upload
+from bot.service.kb_sources import ReadLimits, save_upload
 from bot.web.auth import Admin, AdminPost, StaffUser, console_text
+from bot.web.ids import RecordId
 from bot.web.login import render
 from bot.web.state import services
 from config.errors import ReloadRefused, StdbotError, UploadRejected
@@ -70,13 +71,15 @@ def build(
     insist: Annotated[bool, Form()] = False,
 ) -> Response:
     """Save the uploads and start a build (refused while another build or evaluation runs)."""
-    limit = services(request).settings.kb.upload_max_mb << 20
+    kb = services(request).settings.kb
+    limit = kb.upload_max_mb << 20
+    reading = ReadLimits(timeout_s=kb.upload_read_timeout_s, memory_mb=kb.upload_read_memory_mb)
     chosen = [f for f in files if f.filename]
     if len(chosen) > MAX_UPLOADS:
         return _page(request, user, error=console_text("kb_too_many_files", n=MAX_UPLOADS), status=400)
 
     def save(folder: Path) -> list[Path]:
-        return [save_upload(folder, f.filename, f.file, limit) for f in chosen]
+        return [save_upload(folder, f.filename, f.file, limit, reading) for f in chosen]
 
     try:
         _jobs(request).start_build(user.actor, keep, save, activate=activate, insist=insist)
@@ -88,13 +91,13 @@ def build(
 
 
 @router.post("/kb/{version}/evaluate")
-def evaluate(request: Request, version: int, user: AdminPost) -> Response:
+def evaluate(request: Request, version: RecordId, user: AdminPost) -> Response:
     return _act(request, user, lambda jobs: jobs.start_evaluation(user.actor, version))
 
 
 @router.post("/kb/{version}/activate")
 def activate(
-    request: Request, version: int, user: AdminPost, insist: Annotated[bool, Form()] = False
+    request: Request, version: RecordId, user: AdminPost, insist: Annotated[bool, Form()] = False
 ) -> Response:
     def run(jobs: KnowledgeJobs) -> str:
         jobs.activate(user.actor, version, insist=insist)
@@ -141,11 +144,13 @@ def _page(
     active_metrics = measured.get(state.active) if state.active is not None else None
     rows = [
         VersionRow(
-            info,
-            _local(info.created_at, zone),
-            info.version == state.active,
-            measured.get(info.version),
-            _delta(measured.get(info.version), active_metrics) if info.version != state.active else None,
+            info=info,
+            created=_local(info.created_at, zone),
+            active=info.version == state.active,
+            metrics=measured.get(info.version),
+            delta=_delta(measured.get(info.version), active_metrics)
+            if info.version != state.active
+            else None,
         )
         for info in sorted(state.versions, key=lambda v: v.version, reverse=True)
     ]
@@ -168,7 +173,7 @@ def _page(
         job=job,
         job_started=_local(job.started_at, zone) if job is not None else "",
         job_stage=_stage_label(job),
-        approved_drafts=len(services(request).store.faq_drafts("approved")),
+        approved_drafts=len(services(request).store.admin.faq_drafts("approved")),
         upload_max_mb=services(request).settings.kb.upload_max_mb,
     )
 

@@ -41,10 +41,10 @@ def add_account(request: Request, user: AdminPost, username: Username = "", role
     password = one_time_password()
     store = services(request).store
     try:
-        store.add_staff(username, hash_password(password), role)
+        store.staff.add(username, hash_password(password), role)
     except StoreError as exc:
         return _page(request, user, error=str(exc), status=409)
-    store.audit(user.actor, "user_add", f"username={username} role={role}")
+    store.staff.audit(user.actor, "user_add", f"username={username} role={role}")
     return _page(request, user, created=(username, password), status=201)
 
 
@@ -57,10 +57,10 @@ def reset_password(request: Request, username: str, user: AdminPost) -> Response
     password = one_time_password()
     store = services(request).store
     try:
-        store.set_staff_password(username, hash_password(password))
+        store.staff.set_password(username, hash_password(password))
     except StoreError as exc:
         return _page(request, user, error=str(exc), status=404)
-    store.audit(user.actor, "user_passwd", f"username={username}")
+    store.staff.audit(user.actor, "user_passwd", f"username={username}")
     return _page(request, user, created=(username, password))
 
 
@@ -73,10 +73,10 @@ def change_role(request: Request, username: str, user: AdminPost, role: Role = "
         return _page(request, user, error=console_text("staff_bad_role"), status=400)
     store = services(request).store
     try:
-        store.set_staff_role(username, role)
+        store.staff.set_role(username, role)
     except StoreError as exc:
         return _page(request, user, error=str(exc), status=409)
-    store.audit(user.actor, "user_role", f"username={username} role={role}")
+    store.staff.audit(user.actor, "user_role", f"username={username} role={role}")
     return _page(request, user, notice=console_text("staff_done_role", username=username))
 
 
@@ -87,10 +87,10 @@ def remove_account(request: Request, username: str, user: AdminPost) -> Response
         return refused
     store = services(request).store
     try:
-        store.remove_staff(username)
+        store.staff.remove(username)
     except StoreError as exc:
         return _page(request, user, error=str(exc), status=409)
-    store.audit(user.actor, "user_remove", f"username={username}")
+    store.staff.audit(user.actor, "user_remove", f"username={username}")
     return _page(request, user, notice=console_text("staff_done_removed", username=username))
 
 
@@ -110,7 +110,7 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     zone = ZoneInfo(services(request).settings.handoff.timezone)
-    accounts = [(views.local_time(a.created_at, zone), a) for a in services(request).store.list_staff()]
+    accounts = [(views.local_time(a.created_at, zone), a) for a in services(request).store.staff.accounts()]
     response = render(
         request,
         "admin_staff.html",

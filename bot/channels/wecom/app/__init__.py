@@ -32,4 +32,4 @@ def platform(context: PlatformContext) -> Platform | None:
     work = BackgroundWork(CHANNEL)
     callback = WecomXmlCallback(CHANNEL, settings, context.store)
     router = build_router(callback, settings.agent_id, work, context.sink)
-    return Platform(channel, router, stop=work.stop)
+    return Platform(channel=channel, router=router, stop=work.stop)

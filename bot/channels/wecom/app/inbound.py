@@ -42,7 +42,9 @@ def incoming(callback: OpenedCallback, agent_id: int) -> IncomingMessage | None:
     if not user_id or not message_id or message_id == "0":
         return None
     text = str(getattr(message, "content", "") or "") if kind == "text" else ""
-    return IncomingMessage(CHANNEL, user_id, user_id, message_id, text.strip())
+    return IncomingMessage(
+        channel=CHANNEL, chat_id=user_id, user_id=user_id, message_id=message_id, text=text.strip()
+    )
 
 
 def build_router(

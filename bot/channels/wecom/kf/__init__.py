@@ -39,4 +39,6 @@ def platform(context: PlatformContext) -> Platform | None:
         close_locks()
 
     router = build_router(WecomXmlCallback(CHANNEL, settings, context.store), sync, work, context.sink)
-    return Platform(WechatKfChannel(client, SentPieces(context.store, CHANNEL)), router, stop=stop)
+    return Platform(
+        channel=WechatKfChannel(client, SentPieces(context.store, CHANNEL)), router=router, stop=stop
+    )

@@ -68,7 +68,7 @@ class KfSync:
         """Pull until the platform has nothing more; the number of customer messages handed on."""
         with self.locks.hold(f"{CHANNEL}:sync:{open_kfid}"):
             key = cursor_key(open_kfid)
-            cursor = self.store.channel_state(key)
+            cursor = self.store.channel_state.get(key)
             backlog_before = self._clock() - FIRST_SYNC_BACKLOG_S if cursor is None else None
             handed = 0
             while True:
@@ -77,7 +77,7 @@ class KfSync:
                 next_cursor = str(page.get("next_cursor") or "")
                 if not next_cursor or next_cursor == cursor:
                     return handed
-                self.store.put_channel_state(key, next_cursor)
+                self.store.channel_state.put(key, next_cursor)
                 cursor = next_cursor
                 if not int(page.get("has_more") or 0):
                     return handed
@@ -136,14 +136,14 @@ class KfSync:
     def _welcome(self, msgid: str, code: str) -> None:
         """The welcome text for a user entering the chat, once per event (the code works once, 20 s)."""
         key = f"{CHANNEL}:event:{msgid}"
-        if not msgid or self.store.channel_state(key) is not None:
+        if not msgid or self.store.channel_state.get(key) is not None:
             return
         data = {"code": code, "msgtype": "text", "text": {"content": self.welcome}}
         try:
             self.client.post("kf/send_msg_on_event", data=data)
         except (WeChatClientException, requests.RequestException) as exc:
             log.warning("wechat_kf: welcome not sent: %s", exc)
-        self.store.put_channel_state(key, "welcomed", datetime.now(UTC) + timedelta(seconds=_KEEP_EVENT_S))
+        self.store.channel_state.put(key, "welcomed", datetime.now(UTC) + timedelta(seconds=_KEEP_EVENT_S))
 
 
 def _in_order(answer: Answer, messages: list[IncomingMessage]) -> None:
@@ -167,7 +167,13 @@ def customer_message(raw: Mapping[str, Any]) -> IncomingMessage | None:
     text = ""
     if raw.get("msgtype") == "text":
         text = str((raw.get("text") or {}).get("content") or "")
-    return IncomingMessage(CHANNEL, chat_id(open_kfid, external_userid), external_userid, msgid, text.strip())
+    return IncomingMessage(
+        channel=CHANNEL,
+        chat_id=chat_id(open_kfid, external_userid),
+        user_id=external_userid,
+        message_id=msgid,
+        text=text.strip(),
+    )
 
 
 def build_router(

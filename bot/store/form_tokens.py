@@ -1,6 +1,6 @@
 """One-time console form tokens: the transaction that does a form's work claims its token first, so of
 two posts of the same form (to any worker, at the same moment) one does the work and the other gets what
-it made. A failure rolls the claim back with the work."""
+it made. A failure rolls the claim back with the work. These run in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.store import admin_queries
 from bot.store.columns import utcnow
 from bot.store.models import ConversationRow, FormTokenRow
-from bot.store.records import FORM_PURPOSES, FormOutcome, FormUse
+from bot.store.records import FORM_PURPOSES, FormUse
 from bot.store.rows import check_aware, check_choice, check_text, insert_or_get, require
 from config.errors import StoreError
 
@@ -48,15 +47,11 @@ def settle(session: Session, row: FormTokenRow, result_id: int) -> None:
     session.flush()
 
 
-def add_faq_draft_once(
-    session: Session, form: FormUse, question: str, answer: str, author: str
-) -> FormOutcome:
-    row, first = claim(session, form)
-    if not first:
-        return FormOutcome(_result(row), repeated=True)
-    draft_id = admin_queries.add_faq_draft(session, question, answer, None, author, form.conversation_id)
-    settle(session, row, draft_id)
-    return FormOutcome(draft_id, repeated=False)
+def result_of(row: FormTokenRow) -> int:
+    """What a used token's work made (a token is claimed and settled in one transaction)."""
+    if row.result_id is None:  # claimed and settled in one transaction, so never seen unsettled
+        raise StoreError(f"表单令牌没有结果 / form token for {row.purpose} has no result")
+    return row.result_id
 
 
 def purge(session: Session, before: datetime) -> int:
@@ -69,12 +64,6 @@ def purge(session: Session, before: datetime) -> int:
 def _checked(form: FormUse) -> FormUse:
     check_choice(form.purpose, FORM_PURPOSES, "purpose")
     return replace(form, token=check_text(form.token, "form token", max_chars=TOKEN_CHARS))
-
-
-def _result(row: FormTokenRow) -> int:
-    if row.result_id is None:  # claimed and settled in one transaction, so never seen unsettled
-        raise StoreError(f"表单令牌没有结果 / form token for {row.purpose} has no result")
-    return row.result_id
 
 
 def _find(session: Session, form: FormUse) -> FormTokenRow | None:

@@ -1,9 +1,9 @@
-"""Counts for the analytics page, grouped by the database into UTC hours and by Python into local days
-(exact for every time zone whose offset is a whole number of hours, such as Asia/Shanghai)."""
+"""Periods of local days for the analytics page: rows grouped by the database into UTC hours and by Python
+into local days (exact for every time zone whose offset is a whole number of hours, such as
+Asia/Shanghai)."""
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from bot.store.models import HandoffRow, MessageRow
-from bot.store.records import DailyCount, FirstReplyTimes
 from bot.store.rows import check_aware
 
 
@@ -33,7 +31,13 @@ class Period:
         days = max(days, 1)
         last = now.astimezone(tz).date()
         first = last - timedelta(days=days - 1)
-        return cls(first, days, tz, _midnight(first, tz), _midnight(last + timedelta(days=1), tz))
+        return cls(
+            first=first,
+            days=days,
+            tz=tz,
+            since=_midnight(first, tz),
+            until=_midnight(last + timedelta(days=1), tz),
+        )
 
     def holds(self, column: InstrumentedAttribute[datetime]) -> ColumnElement[bool]:
         """`column` lies within the period."""
@@ -45,40 +49,6 @@ class Period:
 
     def day_of(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
-
-
-def daily_counts(session: Session, days: int, tz: tzinfo, now: datetime) -> list[DailyCount]:
-    """One DailyCount per day for the `days` days up to and including today in `tz`, oldest first.
-    questions: text messages users sent; answered: bot replies that answered (any mode but a refusal);
-    escalated: handoffs opened."""
-    period = Period.ending(now, days, tz)
-    messages = MessageRow.created_at
-    questions = per_day(session, period, messages, MessageRow.direction == "in", MessageRow.kind == "text")
-    answered = per_day(
-        session,
-        period,
-        messages,
-        MessageRow.direction == "out",
-        MessageRow.author == "bot",
-        MessageRow.mode.is_not(None),
-        MessageRow.mode != "refusal",
-    )
-    escalated = per_day(session, period, HandoffRow.created_at)
-    return [DailyCount(day, questions[day], answered[day], escalated[day]) for day in period.each_day()]
-
-
-def first_reply_times(session: Session, days: int, tz: tzinfo, now: datetime) -> FirstReplyTimes:
-    """Time from opening to the first staff reply, over the handoffs opened in the period."""
-    period = Period.ending(now, days, tz)
-    rows = session.execute(
-        select(HandoffRow.created_at, HandoffRow.first_reply_at, HandoffRow.state).where(
-            period.holds(HandoffRow.created_at)
-        )
-    ).all()
-    waits = [(replied - opened).total_seconds() for opened, replied, _ in rows if replied is not None]
-    unreplied_open = sum(1 for _, replied, state in rows if replied is None and state != "resolved")
-    median = statistics.median(waits) if waits else None
-    return FirstReplyTimes(len(rows), len(waits), median, unreplied_open)
 
 
 def per_day(

@@ -9,18 +9,16 @@ without one is counted as "other", never as a question the bot failed."""
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.store.analytics_queries import Period
 from bot.store.models import HandoffRow, MessageRow
-from bot.store.records import DailyOutcome, UnansweredQuestion
+from bot.store.periods import Period
 
 Outcome = Literal["answered", "low_confidence", "escalated", "other"]
 _SPACES = re.compile(r"\s+")
@@ -28,66 +26,30 @@ _BESIDE_WIDE = re.compile(r" (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) ")
 
 
 @dataclass(frozen=True)
-class _Question:
+class Question:
+    """One question of a period, with what became of it (`text` empty unless asked for)."""
+
     text: str
     asked_at: datetime
     outcome: Outcome
 
 
-def daily_outcomes(
-    session: Session, days: int, tz: tzinfo, now: datetime, low_confidence_below: float
-) -> list[DailyOutcome]:
-    """One DailyOutcome per local day of the period, oldest first; answers with a confidence below
-    `low_confidence_below` (the answer chain's escalation threshold) count as low-confidence."""
-    period = Period.ending(now, days, tz)
-    counts: dict[date, Counter[Outcome]] = defaultdict(Counter)
-    for question in _questions(session, period, low_confidence_below, with_text=False):
-        counts[period.day_of(question.asked_at)][question.outcome] += 1
-    return [
-        DailyOutcome(
-            day,
-            counts[day]["answered"],
-            counts[day]["low_confidence"],
-            counts[day]["escalated"],
-            counts[day]["other"],
-        )
-        for day in period.each_day()
-    ]
-
-
-def unanswered_questions(
-    session: Session, days: int, tz: tzinfo, now: datetime, low_confidence_below: float, limit: int
-) -> list[UnansweredQuestion]:
-    """The questions of the period handed to staff or answered with low confidence, identical texts
-    (case and spacing ignored) counted together; the most asked first, ties by the latest asking."""
-    period = Period.ending(now, days, tz)
-    groups: dict[str, list[_Question]] = defaultdict(list)
-    for question in _questions(session, period, low_confidence_below, with_text=True):
-        key = normalise(question.text)
-        if key and question.outcome in ("escalated", "low_confidence"):
-            groups[key].append(question)
-    found = []
-    for askings in groups.values():
-        latest = max(askings, key=lambda q: q.asked_at)
-        escalated = sum(1 for q in askings if q.outcome == "escalated")
-        found.append(UnansweredQuestion(_collapse(latest.text), len(askings), escalated, latest.asked_at))
-    found.sort(key=lambda q: (-q.count, -q.last_asked_at.timestamp(), q.text))
-    return found[: max(limit, 0)]
-
-
 def normalise(text: str) -> str:
     """How identical questions match: case folded, runs of whitespace made one space, and no space next to
     a Chinese character or full-width sign (企业标准 要公开吗 = 企业标准要公开吗)."""
-    return _BESIDE_WIDE.sub("", _collapse(text)).casefold()
+    return _BESIDE_WIDE.sub("", collapse(text)).casefold()
 
 
-def _collapse(text: str) -> str:
+def collapse(text: str) -> str:
+    """The text with its whitespace runs made single spaces, trimmed."""
     return _SPACES.sub(" ", text).strip()
 
 
-def _questions(
+def questions(
     session: Session, period: Period, low_confidence_below: float, *, with_text: bool
-) -> Iterator[_Question]:
+) -> Iterator[Question]:
+    """The questions asked in the period; answers with a confidence below `low_confidence_below` (the
+    answer chain's escalation threshold) count as low-confidence."""
     question, later, reply = aliased(MessageRow), aliased(MessageRow), aliased(MessageRow)
     in_conversation = and_(later.conversation_id == question.conversation_id, later.id > question.id)
     reply_id = select(func.min(later.id)).where(
@@ -131,7 +93,7 @@ def _questions(
     )
     for text, asked_at, author, mode, confidence, opened in session.execute(query):
         outcome = _outcome(author, mode, confidence, bool(opened), low_confidence_below)
-        yield _Question(str(text or ""), asked_at, outcome)
+        yield Question(text=str(text or ""), asked_at=asked_at, outcome=outcome)
 
 
 def _outcome(
