@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+import prompts
 from bot.messages import IncomingMessage, Reply, ReplyKind, utcnow
 from bot.service.events import Answered, EventBus, HandoffOpened, MessageReceived
+from bot.service.flood import Flood, FloodGuard
 from bot.service.handoff import HandoffDecision, HandoffPolicy, parse_feedback
 from bot.service.locks import ConversationLocks
 from bot.service.outbox import Outbox
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 WAITING_NOTICE_MODE = "waiting"
 HANDOFF_NOTICE_MODE = "handoff"
+FLOOD_NOTICE_MODE = "flood"
 
 
 class AnswerSource(Protocol):
@@ -44,6 +47,7 @@ class HandleResult:
     handed_off: bool
     reason: str | None
     delivery_id: int | None = None
+    flooded: bool = False  # over the sender's message budget: not answered
 
 
 def conversation_key(conversation_id: int) -> str:
@@ -69,6 +73,7 @@ class Dispatcher:
         locks: ConversationLocks,
         *,
         events: EventBus | None = None,
+        flood: FloodGuard | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -77,6 +82,7 @@ class Dispatcher:
         self.outbox = outbox
         self.locks = locks
         self.events = events or EventBus()
+        self.flood = flood
         self._clock = clock
 
     def handle(self, message: IncomingMessage, *, hold_delivery_s: float = 0.0) -> HandleResult:
@@ -133,7 +139,8 @@ class _Turn:
                 reason=None,
             )
         if self.message.kind == "text":
-            return self._answer(handoff)
+            flood = self._flood()
+            return self._answer(handoff) if flood is Flood.OK else self._slow_down(flood)
         decision = self.d.handoff.decide(self.message, None, self.conversation, self.now)
         return self._escalated(decision, None, handoff) if decision.escalate else self._nothing()
 
@@ -249,6 +256,25 @@ class _Turn:
     def _save_streak(self, decision: HandoffDecision) -> None:
         if decision.new_streak != self.conversation.low_confidence_streak:
             self.d.store.conversations.set_low_confidence_streak(self.conversation.id, decision.new_streak)
+
+    def _flood(self) -> Flood:
+        guard = self.d.flood
+        return guard.check(f"{self.message.channel}:{self.message.user_id}") if guard else Flood.OK
+
+    def _slow_down(self, flood: Flood) -> HandleResult:
+        """Over the sender's budget: no answer; the first time in a window, a request to slow down."""
+        reply, delivery_id = None, None
+        if flood is Flood.FIRST_OVER:
+            reply, delivery_id = self._send(prompts.load("flood_notice"), "system", mode=FLOOD_NOTICE_MODE)
+        return HandleResult(
+            conversation_id=self.conversation.id,
+            duplicate=False,
+            reply=reply,
+            handed_off=False,
+            reason=None,
+            delivery_id=delivery_id,
+            flooded=True,
+        )
 
     def _nothing(self) -> HandleResult:
         return HandleResult(

@@ -11,6 +11,7 @@ from bot.service.channels import ChannelRegistry
 from bot.service.desk import StaffDesk
 from bot.service.dispatcher import Dispatcher
 from bot.service.events import EventBus, HandoffOpened
+from bot.service.flood import FloodGuard
 from bot.service.handoff import HandoffPolicy
 from bot.service.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
 from bot.service.kb_jobs import KnowledgeJobs
@@ -76,7 +77,10 @@ def build_hotline(
     channels = ChannelRegistry()
     outbox = Outbox(store, channels, events=events)
     answers = KnowledgeAnswerSource(holder)
-    dispatcher = Dispatcher(store, answers, HandoffPolicy(settings.handoff), outbox, locks, events=events)
+    flood = FloodGuard(settings.answer.messages_per_minute)
+    dispatcher = Dispatcher(
+        store, answers, HandoffPolicy(settings.handoff), outbox, locks, events=events, flood=flood
+    )
     jobs = KnowledgeJobs(settings, store, lambda: holder.embeddings, on_activated=holder.check)
     desk = StaffDesk(store, locks, outbox, events)
     return Hotline(

@@ -89,12 +89,14 @@ class StaffAccounts:
             session.delete(row)
             session.flush()
 
-    def record_login(
-        self, username: str, *, ok: bool, lock_after: int, lock_for_s: float, now: datetime
+    def admit_login(
+        self, username: str, *, lock_after: int, lock_for_s: float, now: datetime
     ) -> StaffRecord | None:
-        """Count a login attempt (None for an unknown user). A success clears the counter and any lock;
-        each failure adds one, and from the `lock_after`-th failure in a row on, the account is locked
-        until `now + lock_for_s`."""
+        """Count a login attempt before its password is checked, in one locked row update: None for an
+        unknown user; a record whose `locked_until` is after `now` when the account is locked (refuse
+        without checking). Otherwise the attempt counts as a failure until `login_succeeded` says
+        otherwise, and the `lock_after`-th failure in a row locks the account until `now + lock_for_s`, so
+        parallel guesses can never check more than `lock_after` passwords."""
         check_aware(now, "now")
         with self._tx.write() as session:
             row = session.scalars(
@@ -102,12 +104,26 @@ class StaffAccounts:
             ).one_or_none()
             if row is None:
                 return None
-            if ok:
-                row.failed_logins, row.locked_until = 0, None
-            else:
-                row.failed_logins += 1
-                if lock_after > 0 and row.failed_logins >= lock_after:
-                    row.locked_until = now + timedelta(seconds=lock_for_s)
+            if row.locked_until is not None and row.locked_until > now:
+                if row.failed_logins >= lock_after > 0:
+                    row.locked_until = now + timedelta(seconds=lock_for_s)  # each refused try extends it
+                return row.record()
+            row.failed_logins += 1
+            admitted = row.record()
+            if lock_after > 0 and row.failed_logins >= lock_after:
+                row.locked_until = now + timedelta(seconds=lock_for_s)
+            session.flush()
+            return admitted
+
+    def login_succeeded(self, username: str, now: datetime) -> StaffRecord | None:
+        """The password of an admitted attempt was right: the failures are cleared. None when other
+        attempts locked the account meanwhile (a burst of guesses): the login is refused then."""
+        check_aware(now, "now")
+        with self._tx.write() as session:
+            row = _locked_by_name(session, username)
+            if row.locked_until is not None and row.locked_until > now:
+                return None
+            row.failed_logins, row.locked_until = 0, None
             session.flush()
             return row.record()
 

@@ -11,12 +11,14 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 
 import prompts
+from bot.messages import utcnow
 from bot.store import StaffRecord
 from bot.web.state import services
 
@@ -157,8 +159,23 @@ def set_cookie(
 
 
 def optional_staff(request: Request) -> StaffUser | None:
-    """The logged-in user, or None."""
-    return console_auth(request).read(request.cookies.get(SESSION_COOKIE), services(request).store.staff.get)
+    """The logged-in user, or None (also for a session ended by logging out)."""
+    store = services(request).store
+    user = console_auth(request).read(request.cookies.get(SESSION_COOKIE), store.staff.get)
+    if user is None or store.channel_state.get(_revoked_key(user.nonce)) is not None:
+        return None
+    return user
+
+
+def end_session(request: Request, user: StaffUser) -> None:
+    """Log this session out on the server: its cookie opens nothing any more, in every worker, until it
+    would have expired anyway."""
+    expires = utcnow() + timedelta(seconds=SESSION_MAX_AGE_S)
+    services(request).store.channel_state.put(_revoked_key(user.nonce), "logged out", expires)
+
+
+def _revoked_key(nonce: str) -> str:
+    return f"console:revoked:{nonce}"
 
 
 def require_staff(request: Request) -> StaffUser:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+import prompts
 from bot.channels.webchat import CHANNEL, ChatSessions
 from bot.messages import IncomingKind, IncomingMessage
 from bot.service.dispatcher import HandleResult
@@ -52,6 +53,7 @@ _errors: dict[int | str, dict[str, Any]] = {
 _message_errors: dict[int | str, dict[str, Any]] = {
     **_errors,
     413: {"model": ErrorOut, "description": "消息太长 / message too long"},
+    429: {"model": ErrorOut, "description": "发送太快，请稍后再问 / too many messages: see Retry-After"},
 }
 
 router = APIRouter(prefix="/api/chat", tags=["网页咨询 / web chat"])
@@ -71,7 +73,12 @@ def post_message(body: MessageIn, request: Request) -> AnswerOut:
     _authorise(app, body)
     text = _checked_text(app, body.text)
     message = _incoming(body.session_id, body.client_message_id, text, "text")
-    return _answer(app, app.dispatcher.handle(message), message.message_id)
+    result = app.dispatcher.handle(message)
+    if result.flooded and result.reply is None:
+        flood = app.dispatcher.flood
+        wait_s = flood.retry_after_s(f"{CHANNEL}:{message.user_id}") if flood is not None else 60
+        raise ApiError(429, prompts.load("flood_notice"), retry_after_s=max(wait_s, 1))
+    return _answer(app, result, message.message_id)
 
 
 @router.post("/handoff", response_model=AnswerOut, responses=_errors)

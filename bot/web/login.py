@@ -29,6 +29,7 @@ from bot.web.auth import (
     console_auth,
     console_labels,
     console_text,
+    end_session,
     optional_staff,
     set_cookie,
     wants_json,
@@ -78,17 +79,21 @@ def login_submit(
         return _login_form(request, next, console_text("err_csrf"), 403)
     store = services(request).store
     username, now = username.strip(), utcnow()
-    staff = store.staff.get(username) if username else None
-    if staff is not None and _locked(staff, now):
-        return _login_form(request, next, _locked_message(staff, now), 429)
-    ok = _check_password(staff, password)
-    recorded = store.staff.record_login(
-        username, ok=ok, lock_after=LOCK_AFTER, lock_for_s=LOCK_FOR_S, now=now
+    admitted = (
+        store.staff.admit_login(username, lock_after=LOCK_AFTER, lock_for_s=LOCK_FOR_S, now=now)
+        if username
+        else None
     )
-    if not ok or recorded is None:
+    if admitted is not None and _locked(admitted, now):
+        store.staff.audit(f"staff:{username}"[:128], "login_refused", "账号已锁定 / account locked")
+        return _login_form(request, next, _locked_message(admitted, now), 429)
+    ok = _check_password(admitted, password)
+    recorded = store.staff.login_succeeded(username, now) if ok else None
+    if recorded is None:
         store.staff.audit(f"staff:{username}"[:128], "login_failed", "密码错误 / wrong password")
-        if recorded is not None and _locked(recorded, now):
-            return _login_form(request, next, _locked_message(recorded, now), 429)
+        locked = store.staff.get(username) if admitted is not None else None
+        if locked is not None and _locked(locked, now):
+            return _login_form(request, next, _locked_message(locked, now), 429)
         return _login_form(request, next, console_text("err_login"), 401)
     if needs_rehash(recorded.password_hash):
         recorded = store.staff.set_password(recorded.username, hash_password(password))
@@ -103,6 +108,7 @@ def login_submit(
 
 @router.post("/console/logout")
 def logout(request: Request, user: StaffPost) -> Response:
+    end_session(request, user)
     services(request).store.staff.audit(user.actor, "logout", "")
     response: Response = (
         JSONResponse({"ok": True}) if wants_json(request) else RedirectResponse(LOGIN_PATH, status_code=303)

@@ -540,30 +540,38 @@ def test_staff_accounts(store: Store) -> None:
     assert store.staff.count() == 2
 
 
-def test_login_failures_lock_the_account_and_a_success_clears_them(store: Store) -> None:
+def test_login_attempts_are_counted_before_checking_and_lock_the_account(store: Store) -> None:
     store.staff.add("li", "$argon2id$hash", "staff")
     now = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
 
-    def fail(at: datetime) -> tuple[int, datetime | None]:
-        record = store.staff.record_login("li", ok=False, lock_after=3, lock_for_s=900, now=at)
+    def attempt(at: datetime) -> tuple[int, datetime | None]:
+        record = store.staff.admit_login("li", lock_after=3, lock_for_s=900, now=at)
         assert record is not None
         return record.failed_logins, record.locked_until
 
-    assert fail(now) == (1, None)
-    assert fail(now) == (2, None)
-    assert fail(now) == (3, now + timedelta(seconds=900))
-    assert fail(now + timedelta(seconds=60)) == (4, now + timedelta(seconds=960))  # each failure extends it
-    ok = store.staff.record_login("li", ok=True, lock_after=3, lock_for_s=900, now=now)
-    assert ok is not None and (ok.failed_logins, ok.locked_until) == (0, None)
-    assert store.staff.record_login("ghost", ok=False, lock_after=3, lock_for_s=900, now=now) is None
+    assert attempt(now) == (1, None)
+    assert store.staff.login_succeeded("li", now) is not None  # that one was right: cleared
+    assert attempt(now) == (1, None)
+    assert attempt(now) == (2, None)
+    assert attempt(now) == (3, None)  # admitted, and the account locks behind it
+    assert attempt(now + timedelta(seconds=60)) == (3, now + timedelta(seconds=960))  # refused, extended
+    assert store.staff.login_succeeded("li", now + timedelta(seconds=60)) is None  # locked meanwhile
+    later = now + timedelta(seconds=2000)
+    failures, locked_until = attempt(later)  # the lock ran out: one more guess, which locks it again
+    assert failures == 4 and (locked_until is None or locked_until <= later)
+    relocked = store.staff.get("li")
+    assert relocked is not None and relocked.locked_until == later + timedelta(seconds=900)
+    assert store.staff.admit_login("ghost", lock_after=3, lock_for_s=900, now=now) is None
 
 
-def test_concurrent_login_failures_are_all_counted(store: Store) -> None:
+def test_parallel_guesses_check_at_most_lock_after_passwords(store: Store) -> None:
     store.staff.add("li", "$argon2id$hash", "staff")
     now = datetime.now(UTC)
-    together(6, lambda _: store.staff.record_login("li", ok=False, lock_after=100, lock_for_s=60, now=now))
+    admitted = together(20, lambda _: store.staff.admit_login("li", lock_after=5, lock_for_s=60, now=now))
+    checked = [r for r in admitted if r is not None and (r.locked_until is None or r.locked_until <= now)]
+    assert len(checked) == 5
     record = store.staff.get("li")
-    assert record is not None and record.failed_logins == 6
+    assert record is not None and record.failed_logins == 5 and record.locked_until is not None
 
 
 # knowledge-base versions, FAQ drafts, audit, analytics

@@ -113,9 +113,16 @@ def test_post_without_or_with_a_wrong_csrf_token_is_403(app: FastAPI, client: Te
 def test_logout_form_ends_the_session(app: FastAPI, client: TestClient) -> None:
     add_account(app, "alice")
     token = logged_in(client, "alice")
+    old_cookie = client.cookies.get(SESSION_COOKIE)
+    assert old_cookie is not None
     response = client.post("/console/logout", data={"csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/console/login"
     assert client.get("/console", follow_redirects=False).status_code == 303
+    client.cookies.set(SESSION_COOKIE, old_cookie)  # a copy of the cookie kept from before logging out
+    assert client.get("/console", follow_redirects=False).status_code == 303
+    assert client.get("/console/api/queue").status_code == 401
+    logged_in(client, "alice")  # a new login works
+    assert client.get("/console", follow_redirects=False).status_code == 200
 
 
 def test_anonymous_pages_redirect_to_login_and_fetches_get_401(client: TestClient) -> None:
