@@ -1,4 +1,7 @@
-"""Typed settings: defaults, then a TOML file, then STDBOT_<SECTION>__<FIELD> environment variables."""
+"""Typed settings: defaults, then a TOML file, then STDBOT_<SECTION>__<FIELD> environment variables.
+
+One file on purpose (over 300 lines): every section of config/stdbot.example.toml is one small class here,
+so a setting, its default, its bounds and its description are found in one place."""
 
 from __future__ import annotations
 

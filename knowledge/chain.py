@@ -2,7 +2,10 @@
 extractive → confidence → conclude (never the same reply twice in a row; remember the conversation).
 
 Each step is a small function over a `Turn` composed as LangChain runnables; `Answerer.ask` is the
-facade. Without an LLM the chain still answers from the catalogue, the FAQ and cited passages."""
+facade. Without an LLM the chain still answers from the catalogue, the FAQ and cited passages.
+
+Longer than most modules on purpose: the steps of one answer read top to bottom in the order they run;
+what each step needs lives in its own module (intent, followup, faq_match, extractive, catalogue_answer…)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 
 persist first → drop duplicates → lock the conversation → staff have it? queue for them : answer →
 handoff rules → store the reply → outbox. A failure while answering loses nothing: the message is already
-stored, the user gets an apology, and staff get the conversation."""
+stored, the user gets an apology, and staff get the conversation.
+
+Over 300 lines on purpose: the whole of one turn (every branch a message can take) reads in one place."""
 
 from __future__ import annotations
 

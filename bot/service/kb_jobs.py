@@ -5,7 +5,10 @@ read, the golden-set measurement of each version, and activation behind the rele
 A build never touches the active version: it is registered inactive, measured on the golden files
 (question sets and dialogue files), and activated only when neither its hit@5 nor its dialogue pass rate
 is below the active version's, or when the admin insists. Rollback is always allowed. Every worker picks
-up a newly active version within `kb.reload_check_s` seconds."""
+up a newly active version within `kb.reload_check_s` seconds.
+
+One module (over 300 lines) because the job lock, the status file and the gate are one state machine:
+splitting them would spread each transition over several files."""
 
 from __future__ import annotations
 
