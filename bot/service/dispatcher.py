@@ -88,22 +88,83 @@ class Dispatcher:
         self._clock = clock
 
     def handle(self, message: IncomingMessage, *, hold_delivery_s: float = 0.0) -> HandleResult:
-        """Handle one message; a message seen before (same channel and message id) is not answered again.
-        With `hold_delivery_s` the caller delivers the reply itself (see Outbox.enqueue)."""
+        """Handle one message; a message seen before (same channel and message id) is not answered again,
+        unless its first turn was cut short (the process died): then this delivery runs it. With
+        `hold_delivery_s` the caller delivers the reply itself (see Outbox.enqueue)."""
         received = time.perf_counter()
         inbound = self.store.conversations.record_inbound(message)
-        conversation_id = inbound.conversation.id
-        if inbound.duplicate:
+        if inbound.duplicate and inbound.message.handled_at is not None:
             log.info("duplicate message %s:%s ignored", message.channel, message.message_id)
-            return HandleResult(
-                conversation_id=conversation_id, duplicate=True, reply=None, handed_off=False, reason=None
+            return _duplicate(inbound.conversation.id)
+        if not inbound.duplicate:
+            self.events.publish(
+                MessageReceived(
+                    channel=message.channel, kind=message.kind, conversation_id=inbound.conversation.id
+                )
             )
-        self.events.publish(
-            MessageReceived(channel=message.channel, kind=message.kind, conversation_id=conversation_id)
+        return self._turn(message, inbound.message, hold_delivery_s, received)
+
+    def recover(self, stored: MessageRecord) -> HandleResult:
+        """Run the turn of a stored text or handoff request whose turn never finished (see
+        bot/service/recovery.py); its reply goes out through the outbox, by the channel's asynchronous API."""
+        conversation = self.store.conversations.get(stored.conversation_id)
+        message = IncomingMessage(
+            channel=conversation.channel,
+            chat_id=conversation.chat_id,
+            user_id=conversation.user_id,
+            message_id=stored.channel_message_id or "",
+            text=stored.text,
+            chat_type=conversation.chat_type,
+            kind="handoff_request" if stored.kind == "handoff_request" else "text",
         )
+        return self._turn(message, stored, 0.0, time.perf_counter())
+
+    def hand_over(self, stored: MessageRecord) -> HandleResult:
+        """A stored message too old to answer now: staff get the conversation, the user an apology."""
+        conversation_id = stored.conversation_id
         with self.locks.hold(conversation_key(conversation_id)):
+            if self.store.conversations.message(stored.id).handled_at is not None:
+                return _duplicate(conversation_id)
             conversation = self.store.conversations.get(conversation_id)
-            return _Turn(self, message, inbound.message, conversation, hold_delivery_s, received).run()
+            message = IncomingMessage(
+                channel=conversation.channel,
+                chat_id=conversation.chat_id,
+                user_id=conversation.user_id,
+                message_id=stored.channel_message_id or "",
+                text=stored.text,
+                chat_type=conversation.chat_type,
+            )
+            turn = _Turn(self, message, stored, conversation, 0.0, time.perf_counter())
+            decision = HandoffDecision(
+                escalate=True,
+                reason="recovered",
+                notice=prompts.load("recovered_notice"),
+                new_streak=conversation.low_confidence_streak,
+            )
+            result = turn.escalated(decision, None, self.store.handoffs.active_for(conversation_id))
+            self.store.inbound.mark_handled(stored.id, self._clock())
+            return result
+
+    def _turn(
+        self, message: IncomingMessage, stored: MessageRecord, hold_s: float, received: float
+    ) -> HandleResult:
+        """The message's turn under its conversation's lock, once: a turn that finished meanwhile (another
+        delivery's, another worker's) is not run again. The message is marked handled when the turn
+        ends (a reply marks it in the transaction that stores the reply)."""
+        conversation_id = stored.conversation_id
+        with self.locks.hold(conversation_key(conversation_id)):
+            if self.store.conversations.message(stored.id).handled_at is not None:
+                return _duplicate(conversation_id)
+            conversation = self.store.conversations.get(conversation_id)
+            result = _Turn(self, message, stored, conversation, hold_s, received).run()
+            self.store.inbound.mark_handled(stored.id, self._clock())
+            return result
+
+
+def _duplicate(conversation_id: int) -> HandleResult:
+    return HandleResult(
+        conversation_id=conversation_id, duplicate=True, reply=None, handed_off=False, reason=None
+    )
 
 
 class _Turn:
@@ -144,7 +205,7 @@ class _Turn:
             flood = self._flood()
             return self._answer(handoff) if flood is Flood.OK else self._slow_down(flood)
         decision = self.d.handoff.decide(self.message, None, self.conversation, self.now)
-        return self._escalated(decision, None, handoff) if decision.escalate else self._nothing()
+        return self.escalated(decision, None, handoff) if decision.escalate else self._nothing()
 
     def _for_staff(self, handoff: HandoffRecord) -> bool:
         """Whether this message is for staff rather than the bot: claimed conversations always; waiting
@@ -192,7 +253,7 @@ class _Turn:
         latency_ms = (time.perf_counter() - started) * 1000
         decision = self.d.handoff.decide(self.message, answer, self.conversation, self.now)
         if decision.escalate:
-            result = self._escalated(decision, answer, handoff, latency_ms)
+            result = self.escalated(decision, answer, handoff, latency_ms)
             if answer is not None and result.reply is not None:
                 self._answered(answer)
             return result
@@ -209,7 +270,7 @@ class _Turn:
             delivery_id=delivery_id,
         )
 
-    def _escalated(
+    def escalated(
         self,
         decision: HandoffDecision,
         answer: Answer | None,
@@ -316,6 +377,7 @@ class _Turn:
             citations=citations,
             latency_ms=latency_ms,
             suggestions=suggestions,
+            handles=self.stored.id,
         )
         reply = Reply(
             channel=self.conversation.channel,

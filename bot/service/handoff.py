@@ -16,7 +16,16 @@ from knowledge.intent import first_keyword, load_keyword_sections, normalise_for
 from knowledge.service_answers import describe_weekdays
 from knowledge.types import Answer
 
-REASONS = ("user_request", "button", "escalate_flag", "low_confidence", "thumbs_down", "staff_topic", "error")
+REASONS = (
+    "user_request",
+    "button",
+    "escalate_flag",
+    "low_confidence",
+    "thumbs_down",
+    "staff_topic",
+    "error",
+    "recovered",
+)
 # Replies that neither answer nor fail (a refusal, the nearest FAQ questions offered): the low-confidence
 # streak stays as it was.
 NEUTRAL_MODES = ("refusal", "faq_suggest")

@@ -19,6 +19,7 @@ from bot.service.locks import ConversationLocks
 from bot.service.metrics import Metrics
 from bot.service.notify import StaffNotifier
 from bot.service.outbox import Outbox
+from bot.service.recovery import Recovery
 from bot.store import Store
 from config.settings import Settings
 
@@ -38,17 +39,20 @@ class Hotline:
     metrics: Metrics
     jobs: KnowledgeJobs
     desk: StaffDesk
+    recovery: Recovery
     notifier: StaffNotifier | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
-        """Start the background workers: the outbox and the staff notifier."""
+        """Start the background workers: the outbox, recovery of cut-short turns, the staff notifier."""
         self.outbox.start()
+        self.recovery.start()
         if self.notifier is not None:
             self.notifier.start()
 
     def stop(self) -> None:
         """Stop the workers, then close what this hotline opened (not the parts passed in)."""
+        self.recovery.stop()
         self.outbox.stop()
         if self.notifier is not None:
             self.notifier.stop()
@@ -83,6 +87,7 @@ def build_hotline(
     )
     jobs = KnowledgeJobs(settings, store, lambda: holder.embeddings, on_activated=holder.check)
     desk = StaffDesk(store, locks, outbox, events)
+    recovery = Recovery(store, dispatcher)
     return Hotline(
         settings=settings,
         store=store,
@@ -95,6 +100,7 @@ def build_hotline(
         metrics=metrics,
         jobs=jobs,
         desk=desk,
+        recovery=recovery,
         notifier=notifier,
         _closers=closers,
     )

@@ -1,11 +1,13 @@
-"""The conversations repository: conversations, their messages either way, and the users' votes."""
+"""The conversations repository: conversations, their messages either way, and the users' votes.
+
+A little over 300 lines: recording a message in and a reply out share the conversation lookups below."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.messages import IncomingMessage, ReplyKind
@@ -43,10 +45,12 @@ class Conversations:
         citations: Sequence[Citation] = (),
         latency_ms: float | None = None,
         suggestions: Sequence[str] = (),
+        handles: int | None = None,
     ) -> MessageRecord:
-        """Store a reply; `author` is "bot", "system" or "staff:<username>"."""
+        """Store a reply; `author` is "bot", "system" or "staff:<username>". With `handles`, that inbound
+        message is marked handled in the same transaction (its answer is stored: never answer it again)."""
         with self._tx.write() as session:
-            return record_outbound(
+            stored = record_outbound(
                 session,
                 conversation_id,
                 text,
@@ -57,6 +61,13 @@ class Conversations:
                 latency_ms=latency_ms,
                 suggestions=suggestions,
             )
+            if handles is not None:
+                session.execute(
+                    update(MessageRow)
+                    .where(MessageRow.id == handles, MessageRow.handled_at.is_(None))
+                    .values(handled_at=utcnow())
+                )
+            return stored
 
     def get(self, conversation_id: int) -> ConversationRecord:
         """One conversation (StoreError when there is none)."""

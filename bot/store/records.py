@@ -58,6 +58,7 @@ class MessageRecord:
     created_at: datetime
     kind: MessageKind = "text"
     suggestions: tuple[str, ...] = ()  # questions offered to pick from by number
+    handled_at: datetime | None = None  # inbound: when its turn finished (None: not yet, or cut short)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bot.store.conversations import Conversations
 from bot.store.deliveries import Deliveries
 from bot.store.engine import Transactions, create_store_engine, describe, parse_url
 from bot.store.handoffs import Handoffs
+from bot.store.inbound import InboundLedger
 from bot.store.migrate import migrate
 from bot.store.staff import StaffAccounts
 from bot.store.staff_alerts import StaffAlerts
@@ -38,6 +39,7 @@ class Store:
         self._engine = create_store_engine(self.url, echo=echo)
         tx = Transactions(self._engine, self.url)
         self.conversations = Conversations(tx)
+        self.inbound = InboundLedger(tx)
         self.handoffs = Handoffs(tx)
         self.deliveries = Deliveries(tx)
         self.staff = StaffAccounts(tx)

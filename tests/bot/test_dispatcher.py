@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from bot.service.kb_holder import KnowledgeAnswerSource, KnowledgeBaseHolder
 from bot.service.locks import ConversationLocks
 from bot.service.notify import StaffNotifier
 from bot.service.outbox import Outbox
+from bot.service.recovery import Recovery
 from bot.store import ConversationRecord, Store
 from config.settings import HandoffSettings, NotifySettings, Settings
 from ingest.build import build_knowledge_base
@@ -387,3 +388,54 @@ def test_a_new_store_never_continues_another_stores_conversation() -> None:
     again = replace(first, created_at=started.replace(hour=10))
     assert memory_key(first) != memory_key(again)
     assert memory_key(first).startswith(conversation_key(1))
+
+
+# --- turns cut short (the process died mid-answer) ---------------------------------------------------
+
+
+def cut_short(flow: Flow, text: str, message_id: str = "lost-1") -> IncomingMessage:
+    """A message stored by a turn that never finished, as a killed process leaves it."""
+    message = IncomingMessage(CHANNEL, "chat-u1", "u1", message_id, text)
+    assert not flow.store.conversations.record_inbound(message).duplicate
+    return message
+
+
+def recovery(flow: Flow, after: timedelta) -> Recovery:
+    return Recovery(flow.store, flow.dispatcher, clock=lambda: datetime.now(UTC) + after)
+
+
+def test_recovery_answers_a_cut_short_message_once(flow: Flow) -> None:
+    cut_short(flow, "企业标准需要自我声明公开吗")
+    assert recovery(flow, timedelta(seconds=10)).run_once() == 0  # within the grace: maybe still running
+    assert recovery(flow, timedelta(minutes=2)).run_once() == 1
+    assert recovery(flow, timedelta(minutes=2)).run_once() == 0  # answered once, never twice
+    flow.outbox.run_once()
+    assert [r.kind for r in flow.channel.sent] == ["bot"]
+    assert "公开" in flow.channel.sent[0].text
+
+
+def test_a_repeated_delivery_of_a_cut_short_message_gets_its_answer(flow: Flow) -> None:
+    message = cut_short(flow, "企业标准需要自我声明公开吗")
+    again = flow.dispatcher.handle(message)  # the platform delivers it again after the crash
+    assert not again.duplicate and again.reply is not None and again.reply.kind == "bot"
+    assert flow.dispatcher.handle(message).duplicate  # a third delivery: answered already
+    assert recovery(flow, timedelta(minutes=2)).run_once() == 0
+
+
+def test_a_message_too_old_to_answer_goes_to_staff_with_an_apology(flow: Flow) -> None:
+    cut_short(flow, "企业标准需要自我声明公开吗")
+    assert recovery(flow, timedelta(minutes=30)).run_once() == 1
+    conversation = flow.store.conversations.find(CHANNEL, "chat-u1", "u1")
+    assert conversation is not None
+    handoff = flow.store.handoffs.active_for(conversation.id)
+    assert handoff is not None and handoff.reason == "recovered"
+    flow.outbox.run_once()
+    assert [r.text for r in flow.channel.sent] == [prompts.load("recovered_notice")]
+    assert len(flow.alerts()) == 1
+
+
+def test_a_stored_reply_marks_its_message_answered_in_the_same_transaction(flow: Flow) -> None:
+    cut_short(flow, "企业标准需要自我声明公开吗")
+    [lost] = flow.store.inbound.unhandled(datetime.now(UTC) + timedelta(minutes=2))
+    flow.store.conversations.record_outbound(lost.conversation_id, "答复", author="bot", handles=lost.id)
+    assert flow.store.inbound.unhandled(datetime.now(UTC) + timedelta(minutes=2)) == []

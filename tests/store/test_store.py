@@ -680,16 +680,36 @@ def test_migrate_twice_changes_nothing_and_matches_the_models(empty_database_url
 def test_a_database_at_0001_upgrades_and_keeps_its_data(empty_database_url: str) -> None:
     engine = create_engine(empty_database_url, poolclass=NullPool)
     config = alembic_config()
+    at = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
+        connection.execute(  # what a release at 0001 stored
+            text(
+                "INSERT INTO conversations (id, channel, chat_id, user_id, chat_type, state,"
+                " low_confidence_streak, created_at, updated_at)"
+                " VALUES (1, 'web', 'chat-1', 'u1', 'private', 'bot', 0, :at, :at)"
+            ),
+            {"at": at},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO messages (conversation_id, channel, direction, author, kind, text,"
+                " channel_message_id, citations, created_at)"
+                " VALUES (1, 'web', 'in', 'user', 'text', '企业标准要公开吗？', 'm1', '[]', :at)"
+            ),
+            {"at": at},
+        )
     engine.dispose()
     store = Store(empty_database_url)
     with pytest.raises(StoreError, match="run the migrations"):
         store.staff_alerts.count_pending(["wecom"])
-    conversation = store.conversations.record_inbound(incoming()).conversation
     store.migrate()
-    assert store.conversations.find("web", "chat-1", "u1") == conversation
+    conversation = store.conversations.find("web", "chat-1", "u1")
+    assert conversation is not None and conversation.created_at == at
+    [old] = store.conversations.transcript(conversation.id)
+    assert old.text == "企业标准要公开吗？" and old.handled_at == at  # stored before: not recovered again
+    assert store.inbound.unhandled(datetime.now(UTC)) == []
     reply = store.deliveries.queue_reply(
         conversation.id, "您好", author="staff:alice", form=FormUse("reply", conversation.id, "tok-12345678")
     )

@@ -83,6 +83,7 @@ class MessageRow(Base):
         ),
         Index(None, "conversation_id", "id"),
         Index(None, "created_at"),
+        Index(None, "handled_at", "direction"),
         CheckConstraint("direction IN ('in', 'out')", name="direction"),
     )
 
@@ -99,6 +100,7 @@ class MessageRow(Base):
     citations: Mapped[str] = mapped_column(Text, default="[]")
     latency_ms: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]  # an inbound message's turn finished (None: not yet, or cut short)
 
     def record(self) -> MessageRecord:
         return MessageRecord(
@@ -114,6 +116,7 @@ class MessageRow(Base):
             latency_ms=self.latency_ms,
             created_at=self.created_at,
             kind=self.kind,
+            handled_at=self.handled_at,
         )
 
 
