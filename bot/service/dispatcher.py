@@ -107,58 +107,52 @@ class Dispatcher:
     def recover(self, stored: MessageRecord) -> HandleResult:
         """Run the turn of a stored text or handoff request whose turn never finished (see
         bot/service/recovery.py); its reply goes out through the outbox, by the channel's asynchronous API."""
-        conversation = self.store.conversations.get(stored.conversation_id)
-        message = IncomingMessage(
-            channel=conversation.channel,
-            chat_id=conversation.chat_id,
-            user_id=conversation.user_id,
-            message_id=stored.channel_message_id or "",
-            text=stored.text,
-            chat_type=conversation.chat_type,
-            kind="handoff_request" if stored.kind == "handoff_request" else "text",
-        )
-        return self._turn(message, stored, 0.0, time.perf_counter())
+        return self._once(stored, _Turn.run)
 
     def hand_over(self, stored: MessageRecord) -> HandleResult:
         """A stored message too old to answer now: staff get the conversation, the user an apology."""
-        conversation_id = stored.conversation_id
-        with self.locks.hold(conversation_key(conversation_id)):
-            if self.store.conversations.message(stored.id).handled_at is not None:
-                return _duplicate(conversation_id)
-            conversation = self.store.conversations.get(conversation_id)
-            message = IncomingMessage(
-                channel=conversation.channel,
-                chat_id=conversation.chat_id,
-                user_id=conversation.user_id,
-                message_id=stored.channel_message_id or "",
-                text=stored.text,
-                chat_type=conversation.chat_type,
-            )
-            turn = _Turn(self, message, stored, conversation, 0.0, time.perf_counter())
-            decision = HandoffDecision(
-                escalate=True,
-                reason="recovered",
-                notice=prompts.load("recovered_notice"),
-                new_streak=conversation.low_confidence_streak,
-            )
-            result = turn.escalated(decision, None, self.store.handoffs.active_for(conversation_id))
-            self.store.inbound.mark_handled(stored.id, self._clock())
-            return result
+        return self._once(stored, _Turn.hand_over_late)
 
     def _turn(
         self, message: IncomingMessage, stored: MessageRecord, hold_s: float, received: float
     ) -> HandleResult:
-        """The message's turn under its conversation's lock, once: a turn that finished meanwhile (another
-        delivery's, another worker's) is not run again. The message is marked handled when the turn
-        ends (a reply marks it in the transaction that stores the reply)."""
+        return self._once(stored, _Turn.run, message, hold_s, received)
+
+    def _once(
+        self,
+        stored: MessageRecord,
+        act: Callable[[_Turn], HandleResult],
+        message: IncomingMessage | None = None,
+        hold_s: float = 0.0,
+        received: float | None = None,
+    ) -> HandleResult:
+        """`act` on the message's turn under its conversation's lock, once: a turn that finished meanwhile
+        (another delivery's, another worker's) is not run again. The message is marked handled when the
+        turn ends (a stored reply marks it in the transaction that stores the reply). Without `message`
+        it is rebuilt from the stored one (recovery)."""
         conversation_id = stored.conversation_id
         with self.locks.hold(conversation_key(conversation_id)):
             if self.store.conversations.message(stored.id).handled_at is not None:
                 return _duplicate(conversation_id)
             conversation = self.store.conversations.get(conversation_id)
-            result = _Turn(self, message, stored, conversation, hold_s, received).run()
+            message = message or _replayed(stored, conversation)
+            started = time.perf_counter() if received is None else received
+            result = act(_Turn(self, message, stored, conversation, hold_s, started))
             self.store.inbound.mark_handled(stored.id, self._clock())
             return result
+
+
+def _replayed(stored: MessageRecord, conversation: ConversationRecord) -> IncomingMessage:
+    """A stored text or handoff request as its channel delivered it."""
+    return IncomingMessage(
+        channel=conversation.channel,
+        chat_id=conversation.chat_id,
+        user_id=conversation.user_id,
+        message_id=stored.channel_message_id or "",
+        text=stored.text,
+        chat_type=conversation.chat_type,
+        kind="handoff_request" if stored.kind == "handoff_request" else "text",
+    )
 
 
 def _duplicate(conversation_id: int) -> HandleResult:
@@ -194,13 +188,7 @@ class _Turn:
         if handoff is not None and self._for_staff(handoff):
             return self._queue_for_staff(handoff)
         if handoff is None and self.conversation.state != "bot":  # staff hold it without a handoff
-            return HandleResult(
-                conversation_id=self.conversation.id,
-                duplicate=False,
-                reply=None,
-                handed_off=True,
-                reason=None,
-            )
+            return self._result(handed_off=True)
         if self.message.kind == "text":
             flood = self._flood()
             return self._answer(handoff) if flood is Flood.OK else self._slow_down(flood)
@@ -216,23 +204,10 @@ class _Turn:
         """No bot answer; the first message queued while nobody has claimed the handoff gets a notice."""
         quiet = self.message.kind not in ("text", "handoff_request") or handoff.state == "claimed"
         if quiet or self._notice_given(handoff):
-            return HandleResult(
-                conversation_id=self.conversation.id,
-                duplicate=False,
-                reply=None,
-                handed_off=True,
-                reason=handoff.reason,
-            )
+            return self._result(handed_off=True, reason=handoff.reason)
         text = self.d.handoff.waiting_notice(self.now)
         reply, delivery_id = self._send(text, "system", mode=WAITING_NOTICE_MODE)
-        return HandleResult(
-            conversation_id=self.conversation.id,
-            duplicate=False,
-            reply=reply,
-            handed_off=True,
-            reason=handoff.reason,
-            delivery_id=delivery_id,
-        )
+        return self._result(reply, delivery_id, handed_off=True, reason=handoff.reason)
 
     def _notice_given(self, handoff: HandoffRecord) -> bool:
         return any(
@@ -261,14 +236,7 @@ class _Turn:
         self._save_streak(decision)
         reply, delivery_id = self._send(answer.text, "bot", answer=answer, latency_ms=latency_ms)
         self._answered(answer)
-        return HandleResult(
-            conversation_id=self.conversation.id,
-            duplicate=False,
-            reply=reply,
-            handed_off=False,
-            reason=None,
-            delivery_id=delivery_id,
-        )
+        return self._result(reply, delivery_id)
 
     def escalated(
         self,
@@ -285,25 +253,12 @@ class _Turn:
             self._handoff_opened(handoff, answer)
         text = "\n\n".join(p for p in (answer.text if answer else None, decision.notice) if p)
         if not text:
-            return HandleResult(
-                conversation_id=self.conversation.id,
-                duplicate=False,
-                reply=None,
-                handed_off=True,
-                reason=handoff.reason,
-            )
+            return self._result(handed_off=True, reason=handoff.reason)
         if answer is None:
             reply, delivery_id = self._send(text, "system", mode=HANDOFF_NOTICE_MODE, escalated=True)
         else:
             reply, delivery_id = self._send(text, "bot", answer=answer, latency_ms=latency_ms, escalated=True)
-        return HandleResult(
-            conversation_id=self.conversation.id,
-            duplicate=False,
-            reply=reply,
-            handed_off=True,
-            reason=handoff.reason,
-            delivery_id=delivery_id,
-        )
+        return self._result(reply, delivery_id, handed_off=True, reason=handoff.reason)
 
     def _answered(self, answer: Answer) -> None:
         seconds = time.perf_counter() - self.received
@@ -329,20 +284,39 @@ class _Turn:
         reply, delivery_id = None, None
         if flood is Flood.FIRST_OVER:
             reply, delivery_id = self._send(prompts.load("flood_notice"), "system", mode=FLOOD_NOTICE_MODE)
+        return self._result(reply, delivery_id, flooded=True)
+
+    def hand_over_late(self) -> HandleResult:
+        """Staff take a message the bot can no longer answer in time; the user gets an apology."""
+        decision = HandoffDecision(
+            escalate=True,
+            reason="recovered",
+            notice=prompts.load("recovered_notice"),
+            new_streak=self.conversation.low_confidence_streak,
+        )
+        return self.escalated(decision, None, self.d.store.handoffs.active_for(self.conversation.id))
+
+    def _result(
+        self,
+        reply: Reply | None = None,
+        delivery_id: int | None = None,
+        *,
+        handed_off: bool = False,
+        reason: str | None = None,
+        flooded: bool = False,
+    ) -> HandleResult:
         return HandleResult(
             conversation_id=self.conversation.id,
             duplicate=False,
             reply=reply,
-            handed_off=False,
-            reason=None,
+            handed_off=handed_off,
+            reason=reason,
             delivery_id=delivery_id,
-            flooded=True,
+            flooded=flooded,
         )
 
     def _nothing(self) -> HandleResult:
-        return HandleResult(
-            conversation_id=self.conversation.id, duplicate=False, reply=None, handed_off=False, reason=None
-        )
+        return self._result()
 
     def _record_feedback(self) -> bool:
         """Store a 👍/👎 on a reply in this conversation; False (and ignored) for anything else."""
