@@ -144,27 +144,9 @@ class Answerer:
         """Empty questions get a prompt to ask one; over-long ones are cut to max_question_chars."""
         text = turn.original.strip()
         if not _FILLER.sub("", normalise_for_matching(text)):
-            answer = Answer(
-                text=prompts.load("refusal_empty"),
-                citations=(),
-                confidence=0.0,
-                mode="refusal",
-                escalate=False,
-                question="",
-                reasons=("empty_question",),
-            )
-            return replace(turn, question="", answer=answer, reasons=("empty_question",))
+            return _refused(turn, "refusal_empty", "empty_question")
         if _only_markup(text):
-            answer = Answer(
-                text=prompts.load("refusal_unclear"),
-                citations=(),
-                confidence=0.0,
-                mode="refusal",
-                escalate=False,
-                question="",
-                reasons=("only_markup",),
-            )
-            return replace(turn, question="", answer=answer, reasons=("only_markup",))
+            return _refused(turn, "refusal_unclear", "only_markup")
         limit = self.settings.answer.max_question_chars
         if len(text) > limit:
             return replace(turn, original=text[:limit], question=text[:limit]).noted(
@@ -501,3 +483,17 @@ def _only_markup(text: str) -> bool:
 def _same_text(a: str, b: str) -> bool:
     """Whether two replies say the same thing, ignoring white space and punctuation."""
     return bool(a) and _FILLER.sub("", a) == _FILLER.sub("", b)
+
+
+def _refused(turn: Turn, prompt: str, reason: str) -> Turn:
+    """The turn answered with a request to ask again (an empty question, only markup)."""
+    answer = Answer(
+        text=prompts.load(prompt),
+        citations=(),
+        confidence=0.0,
+        mode="refusal",
+        escalate=False,
+        question="",
+        reasons=(reason,),
+    )
+    return replace(turn, question="", answer=answer, reasons=(reason,))

@@ -127,9 +127,9 @@ class Dispatcher:
         received: float | None = None,
     ) -> HandleResult:
         """`act` on the message's turn under its conversation's lock, once: a turn that finished meanwhile
-        (another delivery's, another worker's) is not run again. The message is marked handled when the
-        turn ends (a stored reply marks it in the transaction that stores the reply). Without `message`
-        it is rebuilt from the stored one (recovery)."""
+        (another delivery's, another worker's) is not run again. A turn that stores a reply marks the
+        message handled in the reply's transaction; one that stores none marks it when it ends. Without
+        `message` it is rebuilt from the stored one (recovery)."""
         conversation_id = stored.conversation_id
         with self.locks.hold(conversation_key(conversation_id)):
             if self.store.conversations.message(stored.id).handled_at is not None:
@@ -138,7 +138,8 @@ class Dispatcher:
             message = message or _replayed(stored, conversation)
             started = time.perf_counter() if received is None else received
             result = act(_Turn(self, message, stored, conversation, hold_s, started))
-            self.store.inbound.mark_handled(stored.id, self._clock())
+            if result.reply is None:  # a stored reply marked it already, in its own transaction
+                self.store.inbound.mark_handled(stored.id, self._clock())
             return result
 
 

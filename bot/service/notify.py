@@ -162,7 +162,6 @@ class StaffNotifier:
         # the lease outlasts one post, which may wait `timeout_s` each to connect, write and read
         self.lease_s = lease_s if lease_s is not None else 4 * settings.timeout_s + 10
         self.holder = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.poll_interval_s = poll_interval_s
         self._clock = clock
         self._handed_over: deque[HandoffAlert] = deque()
         self._client = httpx.Client(timeout=settings.timeout_s)

@@ -50,7 +50,6 @@ class Outbox:
         self.events = events or EventBus()
         self.max_attempts = max_attempts
         self.lease_s = lease_s
-        self.poll_interval_s = poll_interval_s
         self.batch = batch
         self._clock = clock
         self._worker = LoopWorker("stdbot-outbox", self._round, poll_interval_s)

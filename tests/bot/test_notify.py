@@ -39,7 +39,11 @@ def wecom() -> Iterator[RecordingServer]:
 
 
 def wecom_notifier(
-    server: RecordingServer, store: Store, clock: Clock | None = None, per_minute: int = 20
+    server: RecordingServer,
+    store: Store,
+    clock: Clock | None = None,
+    per_minute: int = 20,
+    poll_interval_s: float = 1.0,
 ) -> StaffNotifier:
     settings = NotifySettings.model_validate(
         {
@@ -49,7 +53,7 @@ def wecom_notifier(
             "timeout_s": 2,
         }
     )
-    return StaffNotifier(settings, store, clock=clock or Clock())
+    return StaffNotifier(settings, store, clock=clock or Clock(), poll_interval_s=poll_interval_s)
 
 
 def alert(
@@ -232,8 +236,7 @@ def test_the_background_thread_sends(wecom: RecordingServer, store: Store) -> No
 
 
 def test_stop_sends_what_is_queued(wecom: RecordingServer, store: Store) -> None:
-    notifier = wecom_notifier(wecom, store)
-    notifier.poll_interval_s = 30
+    notifier = wecom_notifier(wecom, store, poll_interval_s=30)
     notifier.start()
     notifier.notify(alert(12))
     notifier.stop()

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 OFFSET_KEY = "telegram:offset"
 LEASE_KEY = "telegram:polling"
 ALLOWED_UPDATES = ("message", "callback_query")
-READY_WAIT_S = 0.1
 
 
 class PollingLease:
@@ -67,8 +66,7 @@ class PollingLease:
 
 class Poller:
     """The getUpdates loop. `handle` is called for each update in order (in the polling thread); it may
-    raise StoreError when the store is away: the update is then fetched and handled again later.
-    Nothing is fetched until `ready()` (the app has started)."""
+    raise StoreError when the store is away: the update is then fetched and handled again later."""
 
     def __init__(
         self,
@@ -76,7 +74,6 @@ class Poller:
         store: Store,
         lease: PollingLease,
         handle: Callable[[Update], None],
-        ready: Callable[[], bool] = lambda: True,
         *,
         poll_timeout_s: int = 25,
         idle_s: float = 5.0,
@@ -85,7 +82,6 @@ class Poller:
         self.store = store
         self.lease = lease
         self.handle = handle
-        self.ready = ready
         self.poll_timeout_s = poll_timeout_s
         self.idle_s = idle_s
         self._stopping = threading.Event()
@@ -123,8 +119,8 @@ class Poller:
 
     def poll_once(self) -> int:
         """One getUpdates round under the lease: fetch, handle each update, store the offset after each.
-        The number handled; 0 when another worker holds the lease or the app is not ready."""
-        if not self.ready() or not self.lease.take():
+        The number handled; 0 when another worker holds the lease."""
+        if not self.lease.take():
             return 0
         if not self._webhook_cleared:  # getUpdates is refused while a webhook is set
             self.client.call(lambda bot: bot.delete_webhook())
@@ -133,7 +129,7 @@ class Poller:
         updates = self._fetch(offset)
         handled = 0
         for update in updates:
-            if self._stopping.is_set() or not self.ready():
+            if self._stopping.is_set():
                 break  # fetched again by whoever polls next
             try:
                 self.handle(update)
@@ -170,9 +166,6 @@ class Poller:
         failures = 0
         try:
             while not self._stopping.is_set():
-                if not self.ready():
-                    self._stopping.wait(READY_WAIT_S)
-                    continue
                 try:
                     handled = self.poll_once()
                     failures = 0
